@@ -1,0 +1,133 @@
+"""The `httprouter` command: serve, db upgrade/check, send."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from .config import load_config
+from .errors import ConfigError, HttpRouterError
+from .logsetup import config_secrets, configure_logging, install_redaction
+from .redact import redact_url
+
+log = logging.getLogger(__name__)
+
+
+def _config() -> dict[str, Any]:
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    install_redaction(config_secrets(config))
+    configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"])
+    return config
+
+
+@click.group()
+@click.version_option(package_name="httprouter")
+def main() -> None:
+    """httprouter: a standalone HTTP SMS router."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port (default: the PORT setting, 8080).")
+@click.option(
+    "--workers", type=int, default=2, show_default=True, help="gunicorn worker processes."
+)
+@click.option("--threads", type=int, default=8, show_default=True, help="Threads per worker.")
+@click.option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Apply database migrations before starting.",
+)
+def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool) -> None:
+    """Run the HTTP service under gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from .db import make_engine
+    from .migrate import upgrade
+
+    config = _config()
+    port = port or config["PORT"]
+    if migrate:
+        engine = make_engine(config["DATABASE_URL"])
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+    click.echo(f"httprouter listening on http://{host}:{port}")
+    click.echo(f"database: {redact_url(config['DATABASE_URL'])}")
+    apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
+    click.echo(f"apps: {', '.join(apps) or '(none)'}")
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("graceful_timeout", 30)
+            self.cfg.set("accesslog", None)  # our own request log masks passwords
+            self.cfg.set("errorlog", "-")
+            self.cfg.set("loglevel", config["LOG_LEVEL"].lower())
+            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Any:
+            from . import create_app
+
+            return create_app()
+
+    Server().run()
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from .db import make_engine
+    from .migrate import current_revision, upgrade
+
+    config = _config()
+    engine = make_engine(config["DATABASE_URL"])
+    try:
+        upgrade(engine, revision)
+        click.echo(f"database {redact_url(config['DATABASE_URL'])} at {current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--backend", required=True, help="Backend to send through.")
+@click.option("--to", "recipients", multiple=True, required=True, help="Recipient (repeatable).")
+@click.option("--priority", type=int, default=0, show_default=True)
+@click.argument("text")
+def send(backend: str, recipients: tuple[str, ...], priority: int, text: str) -> None:
+    """Send TEXT to each --to recipient on --backend."""
+    from . import build_router
+
+    config = _config()
+    router = build_router(config)
+    try:
+        sent = router.send(text, [(backend, r) for r in recipients], priority=priority)
+    except HttpRouterError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        router.engine.dispose()
+    for msg in sent:
+        click.echo(f"{msg.id}\t{msg.status}\t{msg.connection.identity}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Logging: one JSON object per line (or plain text), with secrets masked in every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import clock
+from .redact import redact_text
+
+_EXTRA_KEYS = ("request_id", "backend", "message_id", "event", "status", "worker")
+_installed_secrets: list[str] = []
+_base_factory = logging.getLogRecordFactory()
+
+
+class JsonFormatter(logging.Formatter):
+    """Format a record as one JSON object: time, level, logger, message and known extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "time": clock.now().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in _EXTRA_KEYS:
+            value = getattr(record, key, None)
+            if value is not None:
+                body[key] = value
+        if record.exc_info:
+            body["exception"] = redact_text(
+                self.formatException(record.exc_info), _installed_secrets
+            )
+        return json.dumps(body, ensure_ascii=False, default=str)
+
+
+def config_secrets(config: Mapping[str, Any]) -> list[str]:
+    """Every secret value in the configuration, to be masked wherever it would be logged."""
+    found = [config.get("ROUTER_PASSWORD"), config.get("SECRET_KEY")]
+    for entry in (config.get("BACKENDS") or {}).values():
+        if isinstance(entry, dict):
+            found += [
+                v
+                for k, v in entry.items()
+                if isinstance(v, str)
+                and any(w in k.lower() for w in ("password", "token", "secret", "key"))
+            ]
+    for value in (config.get("CONSOLE_USERS") or {}).values():
+        if isinstance(value, str):
+            found.append(value)
+    url = config.get("DATABASE_URL") or ""
+    if "://" in url and "@" in url.split("://", 1)[1]:
+        userinfo = url.split("://", 1)[1].rsplit("@", 1)[0]
+        if ":" in userinfo:
+            found.append(userinfo.split(":", 1)[1])
+    return [s for s in found if isinstance(s, str) and s]
+
+
+def install_redaction(secrets: Iterable[str]) -> None:
+    """Mask `secrets` and credential patterns in every log record made from now on."""
+    for secret in secrets:
+        if secret not in _installed_secrets:
+            _installed_secrets.append(secret)
+    _installed_secrets.sort(key=len, reverse=True)
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = _base_factory(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to the handler to report
+            return record
+        clean = redact_text(message, _installed_secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None) -> None:
+    """Send the service's logs to stderr in the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_httprouter", False):
+            root.removeHandler(old)
+    handler._httprouter = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -1,0 +1,64 @@
+"""The HTTP face of the router: blueprints, request logging and JSON errors."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, g, request
+from werkzeug.wrappers import Response
+
+from ..redact import redact_url
+from ..router import Router
+
+log = logging.getLogger("httprouter.access")
+
+
+def get_router() -> Router:
+    """The Router of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["httprouter"]
+
+
+def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Register a view at `path` and at `path/` (both answer; neither redirects)."""
+
+    def register(view: Callable[..., Any]) -> Any:
+        bp.add_url_rule(path, view_func=view, **options)
+        bp.add_url_rule(path + "/", view_func=view, endpoint=view.__name__ + "_slash", **options)
+        return view
+
+    return register
+
+
+def init_app(app: Flask) -> None:
+    """Register every blueprint and the request log."""
+    from . import errors
+    from .receive import bp as receive_bp
+
+    errors.init_app(app)
+    app.register_blueprint(receive_bp)
+
+    @app.before_request
+    def _start() -> None:
+        g.request_started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = (time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000
+        log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            redact_url(request.full_path.rstrip("?")),
+            response.status_code,
+            elapsed,
+            extra={"request_id": g.get("request_id"), "status": response.status_code},
+        )
+        return response

@@ -1,0 +1,52 @@
+"""/router/receive: the gateway hands us an inbound message (GET or POST, form or JSON)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..encoding import decode_message, needs_raw_decoding, raw_form_value
+from ..errors import TooLongError, ValidationError
+from ..messages import Connection
+from . import get_router, route
+from .params import authorize, is_truthy, request_params, text_param
+
+bp = Blueprint("receive", __name__)
+
+# Gateway parameters kept on the message (Kannel's %P, %c, %C); others are ignored.
+KEPT_FIELDS = ("to", "coding", "charset")
+
+
+def _message_text(params: dict[str, object], coding: str | None, charset: str | None) -> str:
+    if needs_raw_decoding(coding, charset) and not request.is_json:
+        raw = raw_form_value(request.query_string, "message")
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            raw = raw_form_value(request.get_data(cache=True), "message") or raw
+        return decode_message(raw or b"", coding, charset)
+    return text_param(params, "message") or ""
+
+
+@route(bp, "/router/receive", methods=["GET", "POST"])
+def receive() -> Response:
+    params = request_params()
+    backend = text_param(params, "backend", required=True)
+    sender = text_param(params, "sender", required=True)
+    assert backend is not None and sender is not None
+    authorize(params, backend)
+    coding = text_param(params, "coding")
+    charset = text_param(params, "charset")
+    text = _message_text(params, coding, charset)
+    if "\x00" in text:
+        raise ValidationError("message contains a NUL character", field="message")
+    limit = current_app.config["MAX_MESSAGE_LENGTH"]
+    if len(text) > limit:
+        raise TooLongError(f"message is longer than {limit} characters", field="message")
+    fields = {k: text_param(params, k) for k in KEPT_FIELDS if params.get(k) not in (None, "")}
+    result = get_router().receive(
+        text,
+        Connection(backend, sender),
+        external_id=text_param(params, "id") or None,
+        fields=fields,
+    )
+    if current_app.config["ROUTER_SILENT"] and not is_truthy(params.get("echo")):
+        return Response("", status=200, mimetype="text/plain")
+    return jsonify(message=result.message, responses=result.responses, status="Message handled.")

@@ -1,0 +1,1 @@
+"""Alembic migrations of httprouter (installed as the package httprouter.migrations)."""
