@@ -41,6 +41,7 @@ from .models import (
     status_changes,
 )
 from .serialize import message_json, select_messages
+from .tokens import load_signing_key
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,14 @@ class Router:
         self._ids: dict[Any, int] = {}
         self._queued_listeners: list[Callable[[], None]] = []
         self._tx: ContextVar[_Tx | None] = ContextVar(f"httprouter_tx_{id(self)}", default=None)
+        self._signing_key: bytes | None = None
+
+    @property
+    def signing_key(self) -> bytes:
+        """The key for signed per-message tokens (SECRET_KEY, or one kept in the database)."""
+        if self._signing_key is None:
+            self._signing_key = load_signing_key(self.engine, self.config.get("SECRET_KEY"))
+        return self._signing_key
 
     # -- public API ---------------------------------------------------------------------------
 

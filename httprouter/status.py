@@ -1,0 +1,109 @@
+"""Status changes of messages: which moves are allowed, and recording every one in the history.
+
+Statuses only move forward (SPEC §2): Q → S → D, Q/E → F. A report that would move a message
+back (a late "sent" after "delivered", a repeat) changes nothing but is still recorded, with the
+status it asked for in its detail. `force=True` is for an operator's explicit action (resend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from . import clock
+from .errors import NotFoundError
+from .models import (
+    CANCELLED,
+    DELIVERED,
+    ERRORED,
+    FAILED,
+    HANDLED,
+    PROCESSING,
+    QUEUED,
+    RECEIVED,
+    SENT,
+    messages,
+    status_changes,
+)
+
+# new status → the statuses it may be reached from
+ALLOWED_FROM: dict[str, frozenset[str]] = {
+    HANDLED: frozenset({RECEIVED}),
+    QUEUED: frozenset({PROCESSING}),
+    CANCELLED: frozenset({PROCESSING, QUEUED, ERRORED}),
+    ERRORED: frozenset({QUEUED, ERRORED}),
+    SENT: frozenset({QUEUED, ERRORED}),
+    DELIVERED: frozenset({QUEUED, ERRORED, SENT}),
+    FAILED: frozenset({QUEUED, ERRORED, SENT}),
+}
+
+
+def can_move(old: str, new: str) -> bool:
+    """Tell whether a message in status `old` may move to `new`."""
+    return old in ALLOWED_FROM.get(new, frozenset())
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """What a status change did: the status before and after, and whether it moved."""
+
+    message_id: int
+    old: str
+    new: str
+    changed: bool
+
+
+def record(
+    conn: Connection,
+    message_id: int,
+    old: str | None,
+    new: str,
+    cause: str,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write one history entry."""
+    conn.execute(
+        insert(status_changes).values(
+            message_id=message_id,
+            old_status=old,
+            new_status=new,
+            cause=cause,
+            at=clock.now(),
+            detail=detail,
+        )
+    )
+
+
+def change_status(
+    conn: Connection,
+    message_id: int,
+    new: str,
+    cause: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    force: bool = False,
+) -> StatusResult:
+    """Move a message to `new` if allowed (or `force`), always recording the attempt.
+
+    Call inside a transaction; on PostgreSQL the row is locked until it commits. `values` are
+    extra columns written only when the status moves (sent_at, delivered_at, ...).
+    """
+    query = select(messages.c.status).where(messages.c.id == message_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    old = conn.execute(query).scalar()
+    if old is None:
+        raise NotFoundError(f"no message with id {message_id}", field="message_id")
+    if not (force or can_move(old, new)):
+        record(conn, message_id, old, old, cause, {**(detail or {}), "ignored": new})
+        return StatusResult(message_id, old, old, False)
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(status=new, updated_at=clock.now(), **(values or {}))
+    )
+    record(conn, message_id, old, new, cause, detail)
+    return StatusResult(message_id, old, new, old != new)

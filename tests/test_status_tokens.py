@@ -1,0 +1,71 @@
+"""Status moves only forward; signed tokens are per message and stable across processes."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from httprouter.errors import NotFoundError
+from httprouter.models import status_changes
+from httprouter.status import can_move, change_status
+from httprouter.tokens import message_token, verify_token
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "ok"),
+    [
+        ("Q", "S", True),
+        ("S", "D", True),
+        ("Q", "F", True),
+        ("E", "F", True),
+        ("E", "E", True),
+        ("D", "S", False),
+        ("D", "F", False),
+        ("F", "S", False),
+        ("F", "D", False),
+        ("C", "Q", False),
+        ("H", "D", False),
+        ("S", "Q", False),
+    ],
+)
+def test_can_move(old, new, ok):
+    assert can_move(old, new) is ok
+
+
+def test_change_status_records_moves_and_refusals(router):
+    reply_id = router.receive("ping", ("k", "1")).responses[0]["id"]
+    with router.engine.begin() as conn:
+        assert change_status(conn, reply_id, "S", "test").changed
+        assert change_status(conn, reply_id, "D", "test").changed
+        refused = change_status(conn, reply_id, "S", "late", detail={"raw": "8"})
+        assert (refused.old, refused.new, refused.changed) == ("D", "D", False)
+    with router.read() as conn:
+        rows = conn.execute(
+            select(
+                status_changes.c.old_status, status_changes.c.new_status, status_changes.c.detail
+            )
+            .where(status_changes.c.message_id == reply_id)
+            .order_by(status_changes.c.id)
+        ).all()
+    assert [(r[0], r[1]) for r in rows][-3:] == [("Q", "S"), ("S", "D"), ("D", "D")]
+    assert rows[-1][2] == {"raw": "8", "ignored": "S"}
+
+
+def test_change_status_unknown_id(router):
+    with router.engine.begin() as conn, pytest.raises(NotFoundError):
+        change_status(conn, 999_999, "S", "test")
+
+
+def test_tokens_are_per_message_and_key():
+    key = b"k" * 32
+    token = message_token(key, 5)
+    assert verify_token(key, 5, token)
+    assert not verify_token(key, 6, token)
+    assert not verify_token(b"other", 5, token)
+
+
+def test_generated_signing_key_is_shared_through_the_database(make_app):
+    first = make_app().extensions["httprouter"].signing_key
+    second = make_app().extensions["httprouter"].signing_key
+    assert first == second and len(first) >= 32
+    assert make_app(SECRET_KEY="configured").extensions["httprouter"].signing_key == b"configured"
