@@ -107,3 +107,38 @@ def change_status(
     )
     record(conn, message_id, old, new, cause, detail)
     return StatusResult(message_id, old, new, old != new)
+
+
+def requeue(
+    conn: Connection,
+    message_id: int,
+    *,
+    push: bool,
+    cause: str = "resend",
+    detail: dict[str, Any] | None = None,
+) -> StatusResult:
+    """Queue an errored or failed outbound message again, with a fresh attempt budget.
+
+    `push` says whether the message's backend is pushed now (the dispatcher takes it at once) or
+    pulled (it reappears in the outbox). Other statuses are left alone (and recorded as refused).
+    """
+    current = conn.execute(select(messages.c.status).where(messages.c.id == message_id)).scalar()
+    if current is None:
+        raise NotFoundError(f"no message with id {message_id}", field="message_id")
+    if current not in (ERRORED, FAILED):
+        record(conn, message_id, current, current, cause, {**(detail or {}), "ignored": QUEUED})
+        return StatusResult(message_id, current, current, False)
+    return change_status(
+        conn,
+        message_id,
+        QUEUED,
+        cause,
+        detail=detail,
+        force=True,
+        values={
+            "attempts": 0,
+            "next_attempt_at": clock.now() if push else None,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        },
+    )

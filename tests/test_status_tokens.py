@@ -69,3 +69,15 @@ def test_generated_signing_key_is_shared_through_the_database(make_app):
     second = make_app().extensions["httprouter"].signing_key
     assert first == second and len(first) >= 32
     assert make_app(SECRET_KEY="configured").extensions["httprouter"].signing_key == b"configured"
+
+
+def test_requeue_only_errored_or_failed(router):
+    from httprouter.status import requeue
+
+    reply_id = router.receive("ping", ("k", "1")).responses[0]["id"]
+    with router.engine.begin() as conn:
+        assert not requeue(conn, reply_id, push=False).changed  # Q stays Q, recorded
+        change_status(conn, reply_id, "F", "test")
+        result = requeue(conn, reply_id, push=True)
+    assert (result.old, result.new) == ("F", "Q")
+    assert router.message_json(reply_id)["attempts"] == 0
