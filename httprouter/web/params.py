@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from ..access import AccessPolicy
 from ..auth import check_password, expected_passwords
-from ..errors import ValidationError
+from ..errors import AuthError, ValidationError
 
 
 def request_params() -> dict[str, Any]:
@@ -86,5 +87,20 @@ def supplied_password(params: dict[str, Any]) -> str | None:
 
 
 def authorize(params: dict[str, Any], backend: str | None = None) -> None:
-    """Require the router password (or the backend's own) when one is configured."""
-    check_password(supplied_password(params), expected_passwords(current_app.config, backend))
+    """Require the router password (or the backend's own) when one is configured.
+
+    Also applies the backend's network allow-list and slows down an address that keeps failing.
+    """
+    policy: AccessPolicy = current_app.extensions["httprouter_access"]
+    address = policy.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
+    if backend is not None:
+        policy.check_backend(address, backend)
+    expected = expected_passwords(current_app.config, backend)
+    if not expected:
+        return
+    policy.brake.check(address)
+    try:
+        check_password(supplied_password(params), expected)
+    except AuthError:
+        policy.brake.failed(address)
+        raise
