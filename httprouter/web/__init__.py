@@ -35,6 +35,11 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., A
     return register
 
 
+def _logged_path() -> str:
+    query = request.query_string.decode("utf-8", "backslashreplace")
+    return f"{request.path}?{query}" if query else request.path
+
+
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
@@ -56,7 +61,7 @@ def init_app(app: Flask) -> None:
         log.info(
             "%s %s %s %.1fms",
             request.method,
-            redact_url(request.full_path.rstrip("?")),
+            redact_url(_logged_path()),
             response.status_code,
             elapsed,
             extra={"request_id": g.get("request_id"), "status": response.status_code},
