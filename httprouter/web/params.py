@@ -55,6 +55,14 @@ def text_param(params: dict[str, Any], name: str, *, required: bool = False) -> 
     return value
 
 
+def required_text(params: dict[str, Any], name: str) -> str:
+    """Return a required, non-empty string parameter, or raise ValidationError naming it."""
+    value = text_param(params, name, required=True)
+    if value is None:  # text_param raised already; this keeps the type exact
+        raise ValidationError(f"{name} is required", field=name)
+    return value
+
+
 def int_param(
     params: dict[str, Any],
     name: str,

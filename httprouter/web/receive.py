@@ -8,7 +8,7 @@ from ..encoding import decode_message, needs_raw_decoding, raw_form_value
 from ..errors import TooLongError, ValidationError
 from ..messages import Connection
 from . import get_router, route
-from .params import authorize, is_truthy, request_params, text_param
+from .params import authorize, is_truthy, request_params, required_text, text_param
 
 bp = Blueprint("receive", __name__)
 
@@ -40,9 +40,8 @@ def _message_text(params: dict[str, object], coding: str | None, charset: str | 
 @route(bp, "/router/receive", methods=["GET", "POST"])
 def receive() -> Response:
     params = request_params()
-    backend = text_param(params, "backend", required=True)
-    sender = text_param(params, "sender", required=True)
-    assert backend is not None and sender is not None
+    backend = required_text(params, "backend")
+    sender = required_text(params, "sender")
     authorize(params, backend)
     coding = text_param(params, "coding")
     charset = text_param(params, "charset")
