@@ -95,21 +95,6 @@ def parse_status(value: Any) -> str | None:
     return KANNEL_DLR_STATUS[number]
 
 
-def parse_message_id(value: Any, field: str = "message_id") -> int:
-    """Return a message id from a parameter, or raise ValidationError naming `field`."""
-    if value is None or value == "":
-        raise ValidationError(f"{field} is required", field=field)
-    if isinstance(value, bool):
-        raise ValidationError(f"{field} must be a whole number", field=field)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{field} must be a whole number", field=field) from None
-    if number < 1:
-        raise ValidationError(f"{field} must be a whole number", field=field)
-    return number
-
-
 def raw_detail(params: dict[str, Any]) -> dict[str, Any]:
     """Return the report's parameters for the history, without credentials."""
     kept: dict[str, Any] = {}

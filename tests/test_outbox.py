@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
 from httprouter import clock
 from httprouter.models import messages, status_changes
+from tests.clocks import pinned_clock
 
 
 @pytest.fixture
 def pinned():
-    """A clock that only moves when the test moves it."""
-    now = [datetime(2024, 5, 1, 12, 0, tzinfo=UTC)]
-    clock.pin(lambda: now[0])
-    yield now
-    clock.pin(None)
+    with pinned_clock() as pinned:
+        yield pinned
 
 
 def queue(router, backend="modem", count=1, text="hello"):
@@ -82,14 +80,14 @@ def test_lease_expiry_hands_the_message_out_again_after_the_lease_not_before(mak
     [message_id] = queue(router)
     body = poll(client)
     assert [m["id"] for m in body["outbox"]] == [message_id]
-    assert body["lease_expires"] == (pinned[0] + timedelta(seconds=60)).isoformat()
-    pinned[0] += timedelta(seconds=59)
+    assert body["lease_expires"] == (pinned.now + timedelta(seconds=60)).isoformat()
+    pinned.advance(seconds=59)
     assert poll(client)["outbox"] == []
-    pinned[0] += timedelta(seconds=1)
+    pinned.advance(seconds=1)
     again = poll(client)["outbox"]
     assert [m["id"] for m in again] == [message_id]
     assert again[0]["attempts"] == 2  # handed out twice
-    pinned[0] += timedelta(seconds=30)
+    pinned.advance(seconds=30)
     assert poll(client)["outbox"] == []  # the second lease runs from the second hand-out
 
 
@@ -100,7 +98,7 @@ def test_acknowledged_message_does_not_come_back_after_the_lease(make_app, pinne
     poll(client)
     r = client.get(f"/router/delivered?message_id={message_id}&status=sent")
     assert r.status_code == 200 and r.get_json()["message"]["status"] == "S"
-    pinned[0] += timedelta(minutes=5)
+    pinned.advance(minutes=5)
     assert poll(client)["outbox"] == []
 
 

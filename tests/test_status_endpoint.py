@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
-from httprouter import clock
+from tests.clocks import pinned_clock
 
 
 @pytest.fixture
 def pinned():
-    now = [datetime(2024, 5, 1, 12, 0, tzinfo=UTC)]
-    clock.pin(lambda: now[0])
-    yield now
-    clock.pin(None)
+    with pinned_clock() as pinned:
+        yield pinned
 
 
 def test_ok_when_nothing_waits(client):
@@ -29,9 +25,9 @@ def test_error_counts_pull_and_push_messages_queued_too_long(make_app, pinned):
     client, router = app.test_client(), app.extensions["httprouter"]
     router.send("pull", [("modem", "1")])
     router.send("push", [("kannel", "2")])
-    pinned[0] += timedelta(minutes=15)
+    pinned.advance(minutes=15)
     assert "PENDING: 0" in client.get("/router/status").get_data(as_text=True)
-    pinned[0] += timedelta(seconds=1)
+    pinned.advance(seconds=1)
     router.send("fresh", [("modem", "3")])
     assert client.get("/router/status").get_data(as_text=True) == "STATUS: ERROR\nPENDING: 2\n"
 
@@ -39,21 +35,21 @@ def test_error_counts_pull_and_push_messages_queued_too_long(make_app, pinned):
 def test_pending_uses_queue_time_not_creation_time(client, router, pinned):
     [msg] = router.send("x", [("modem", "1")])
     client.get(f"/router/delivered?message_id={msg.id}&status=failed")
-    pinned[0] += timedelta(hours=2)
+    pinned.advance(hours=2)
     from httprouter.status import requeue
 
     with router.engine.begin() as conn:
         requeue(conn, msg.id, push=False)  # created 2 hours ago, queued again just now
     assert "PENDING: 0" in client.get("/router/status").get_data(as_text=True)
     client.get("/router/outbox")  # a hand-out is not a new queue time
-    pinned[0] += timedelta(minutes=20)
+    pinned.advance(minutes=20)
     assert "PENDING: 1" in client.get("/router/status").get_data(as_text=True)
 
 
 def test_pending_minutes_is_configurable(make_app, pinned):
     app = make_app(STATUS_PENDING_MINUTES=1)
     app.extensions["httprouter"].send("x", [("modem", "1")])
-    pinned[0] += timedelta(minutes=2)
+    pinned.advance(minutes=2)
     assert "STATUS: ERROR" in app.test_client().get("/router/status").get_data(as_text=True)
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from ..db import translate_errors
 from ..errors import HttpRouterError, ValidationError
 from ..models import STATUS_NAMES, backends, messages
-from ..reports import ReportOutcome, apply_report, parse_message_id, parse_status
+from ..reports import ReportOutcome, apply_report, parse_status
 from ..tokens import verify_token
 from . import get_router, route
-from .params import authorize, request_params
+from .params import authorize, int_param, request_params
 
 bp = Blueprint("delivered", __name__)
 
@@ -33,8 +33,7 @@ def delivered() -> Response:
     if batch is not None:
         return _deliver_many(*batch)
     params = request_params()
-    message_id = parse_message_id(params.get("message_id"))
-    reported = parse_status(params.get("status"))
+    message_id, reported = _parse_report(params)
     router = get_router()
     if not _token_ok(params.get("token"), message_id):
         with router.read() as conn:
@@ -91,7 +90,7 @@ def _deliver_many(items: list[Any], params: dict[str, Any]) -> Response:
         raise ValidationError("messages is empty", field="messages")
     if len(items) > MAX_BATCH:
         raise ValidationError(f"at most {MAX_BATCH} reports per request", field="messages")
-    reports = [_parse_item(i, item) for i, item in enumerate(items)]
+    reports = [(*_parse_report(item, f"messages[{i}]."), item) for i, item in enumerate(items)]
     if not all(_token_ok(item.get("token"), message_id) for message_id, _, item in reports):
         authorize(params)
     results: list[dict[str, Any]] = [{} for _ in reports]
@@ -109,13 +108,14 @@ def _deliver_many(items: list[Any], params: dict[str, Any]) -> Response:
     )
 
 
-def _parse_item(index: int, item: Any) -> tuple[int, str | None, dict[str, Any]]:
-    where = f"messages[{index}]"
-    if not isinstance(item, dict):
-        raise ValidationError(f"{where} must be an object", field=where)
-    message_id = parse_message_id(item.get("message_id"), f"{where}.message_id")
+def _parse_report(params: Any, where: str = "") -> tuple[int, str | None]:
+    """Return a report's message id and the status it asks for; errors name the field."""
+    if not isinstance(params, dict):
+        raise ValidationError(f"{where.rstrip('.')} must be an object", field=where.rstrip("."))
     try:
-        reported = parse_status(item.get("status"))
+        message_id = int_param(params, "message_id", minimum=1)
+        if message_id is None:
+            raise ValidationError("message_id is required", field="message_id")
+        return message_id, parse_status(params.get("status"))
     except ValidationError as exc:
-        raise ValidationError(exc.message, field=f"{where}.status") from None
-    return message_id, reported, item
+        raise ValidationError(f"{where}{exc.message}", field=f"{where}{exc.field}") from None
