@@ -14,7 +14,8 @@ def pending_count(conn: Connection, minutes: float) -> int:
     """Count queued messages (pull and push) that were queued more than `minutes` ago.
 
     The queue time is the last history entry that moved the message into Q (a requeue counts
-    afresh); a message created after the cutoff cannot have been queued before it.
+    afresh); a message created after the cutoff cannot have been queued before it, and one
+    without such an entry (rows written by other tools) counts from its creation.
     """
     cutoff = clock.now() - timedelta(minutes=minutes)
     queued_at = (
@@ -30,7 +31,7 @@ def pending_count(conn: Connection, minutes: float) -> int:
         select(func.count())
         .select_from(messages)
         .where(and_(messages.c.status == QUEUED, messages.c.created_at < cutoff))
-        .where(queued_at < cutoff)
+        .where(func.coalesce(queued_at, messages.c.created_at) < cutoff)
     )
     return int(conn.execute(query).scalar() or 0)
 
