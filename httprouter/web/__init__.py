@@ -42,6 +42,9 @@ def init_app(app: Flask) -> None:
 
     errors.init_app(app)
     app.register_blueprint(receive_bp)
+    from .console import init_app as init_console
+
+    init_console(app)
 
     @app.before_request
     def _start() -> None:
