@@ -28,7 +28,20 @@ from httprouter.users import create_user
 BACKENDS = ("kannel", "modem", "console")
 CONTACTS = 20_000
 CHUNK = 50_000
-WORDS = "register report stock malaria clinic visit stop help join yes no ping".split()
+WORDS = [
+    "register",
+    "report",
+    "stock",
+    "malaria",
+    "clinic",
+    "visit",
+    "stop",
+    "help",
+    "join",
+    "yes",
+    "no",
+    "ping",
+]
 
 
 def rows(count: int, start: datetime):
@@ -74,9 +87,7 @@ def fill(url: str, count: int) -> float:
             else "INSERT INTO backends (id, name, created_at) VALUES (%s, %s, %s)",
             [(i + 1, name, now) for i, name in enumerate(BACKENDS)],
         )
-        contacts = [
-            (c + 1, c % len(BACKENDS) + 1, f"+2507{c:08d}", now) for c in range(CONTACTS)
-        ]
+        contacts = [(c + 1, c % len(BACKENDS) + 1, f"+2507{c:08d}", now) for c in range(CONTACTS)]
         if sqlite:
             cur.executemany(
                 "INSERT INTO connections (id, backend_id, identity, created_at) VALUES (?,?,?,?)",
@@ -142,10 +153,14 @@ def main() -> None:
     parser.add_argument("--database-url", help="an EMPTY database (default: a new SQLite file)")
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--skip-fill", action="store_true", help="time a database this script filled before"
+    )
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    print(f"filling {url.rsplit('@', 1)[-1]} with {args.messages:,} messages ...")
-    print(f"  inserted in {fill(url, args.messages):.1f} s")
+    if not args.skip_fill:
+        print(f"filling {url.rsplit('@', 1)[-1]} with {args.messages:,} messages ...")
+        print(f"  inserted in {fill(url, args.messages):.1f} s")
 
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     client = app.test_client()

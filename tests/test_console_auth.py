@@ -59,30 +59,17 @@ def test_cookie_is_secure_over_https(app):
     assert "Secure" in answer.headers["Set-Cookie"]
 
 
-def test_login_goes_back_to_the_page_asked_for_but_never_off_site(app, client):
-    add_user(app)
+def login_with_next(client, target):
     page = client.get("/router/console/login")
-    answer = client.post(
-        "/router/console/login",
-        data={
-            "username": USERNAME,
-            "password": PASSWORD,
-            "csrf_token": csrf_of(page.text),
-            "next": "/router/console/queues",
-        },
-    )
+    form = {"username": USERNAME, "password": PASSWORD, "csrf_token": csrf_of(page.text)}
+    return client.post("/router/console/login", data={**form, "next": target})
+
+
+def test_login_goes_back_to_the_page_asked_for_but_never_off_site(app):
+    add_user(app)
+    answer = login_with_next(app.test_client(), "/router/console/queues")
     assert answer.headers["Location"] == "/router/console/queues"
-    other = app.test_client()
-    page = other.get("/router/console/login")
-    answer = other.post(
-        "/router/console/login",
-        data={
-            "username": USERNAME,
-            "password": PASSWORD,
-            "csrf_token": csrf_of(page.text),
-            "next": "https://evil.example/",
-        },
-    )
+    answer = login_with_next(app.test_client(), "https://evil.example/")
     assert answer.headers["Location"] == "/router/console"
 
 

@@ -185,3 +185,18 @@ def test_queues_dashboard_counts_ages_failures_and_chart(console, router):
     assert "10:00 UTC: 1 inbound" in html
     assert "10:00 UTC: 3 outbound" in html
     assert "10:00 UTC: 1 failed" in html
+
+
+def test_first_id_since_finds_the_boundary_without_an_index(router):
+    from httprouter.web.console.stats import first_id_since
+
+    start = datetime(2024, 5, 1, tzinfo=UTC)
+    for i in range(7):
+        clock.pin(lambda i=i: start + timedelta(hours=i))
+        router.receive(f"m{i}", ("console", "+15550001"))  # ids 2i+1 (in), 2i+2 (reply)
+    clock.pin(None)
+    with router.read() as conn:
+        assert first_id_since(conn, start - timedelta(days=1)) == 1
+        assert first_id_since(conn, start + timedelta(hours=3)) == 7
+        assert first_id_since(conn, start + timedelta(hours=2, minutes=30)) == 7
+        assert first_id_since(conn, start + timedelta(days=1)) == 15

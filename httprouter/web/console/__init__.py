@@ -10,8 +10,9 @@ import os
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app, request
 
+from ...errors import TooLongError, ValidationError
 from ...models import STATUS_NAMES
 from .security import PREFIX, add_security_headers, csrf_token, install_sessions, require_login
 
@@ -35,6 +36,17 @@ def format_time(value: datetime | None) -> str:
 def status_name(letter: Any) -> str:
     """Return the full name of a status letter."""
     return STATUS_NAMES.get(letter, str(letter))
+
+
+def form_text(name: str = "text") -> str:
+    """Return a message text from the posted form: required, at most MAX_MESSAGE_LENGTH."""
+    text = request.form.get(name, "")
+    if not text.strip():
+        raise ValidationError(f"{name} is required", field=name)
+    limit = current_app.config["MAX_MESSAGE_LENGTH"]
+    if len(text) > limit:
+        raise TooLongError(f"{name} is longer than {limit} characters", field=name)
+    return text
 
 
 def init_app(app: Flask) -> None:

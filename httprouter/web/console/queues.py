@@ -3,6 +3,8 @@ the failed messages (with "send again") and the inbound / outbound / failed traf
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import render_template
 
 from ... import clock
@@ -15,6 +17,7 @@ from .stats import (
     CHART_BOTTOM,
     CHART_HEIGHT,
     CHART_WIDTH,
+    HOURS,
     STATUS_ORDER,
     age_text,
     chart_bars,
@@ -32,7 +35,7 @@ FAILED_SHOWN = 50
 def queues() -> str:
     now = clock.now()
     with get_router().read() as conn:
-        counts = counts_by_backend(conn)
+        counts = counts_by_backend(conn, now - timedelta(hours=HOURS))
         oldest = oldest_waiting(conn)
         failed = conn.execute(
             select_messages()

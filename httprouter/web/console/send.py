@@ -8,10 +8,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ...errors import TooLongError, ValidationError
+from ...errors import ValidationError
 from ...models import backends
 from .. import get_router, route
-from . import console_blueprint
+from . import console_blueprint, form_text
 
 bp = console_blueprint("console_send")
 
@@ -51,12 +51,7 @@ def send() -> Response | str:
         raise ValidationError("to needs at least one recipient", field="to")
     if len(recipients) > MAX_RECIPIENTS:
         raise ValidationError(f"to has more than {MAX_RECIPIENTS} recipients", field="to")
-    text = request.form.get("text", "")
-    if not text.strip():
-        raise ValidationError("text is required", field="text")
-    limit = current_app.config["MAX_MESSAGE_LENGTH"]
-    if len(text) > limit:
-        raise TooLongError(f"text is longer than {limit} characters", field="text")
+    text = form_text()
     sent = router.send(text, [(backend, r) for r in recipients])
     ids = ", ".join(str(msg.id) for msg in sent)
     flash(f"Created {len(sent)} message(s) on {backend}: {ids}.", "ok")

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, and_, select
 from werkzeug.wrappers import Response
 
-from ...errors import TooLongError, ValidationError
+from ...errors import ValidationError
 from ...messages import Connection as Link
 from ...models import backends, connections
 from ...models import messages as m
 from ...serialize import select_messages
 from .. import get_router, route
-from . import console_blueprint
+from . import console_blueprint, form_text
 from .logquery import MAX_FILTER_LENGTH
 
 bp = console_blueprint("console_simulator")
@@ -63,12 +63,7 @@ def simulator() -> Response | str:
     router = get_router()
     backend, sender = _who(request.values)
     if request.method == "POST":
-        text = request.form.get("text", "")
-        if not text.strip():
-            raise ValidationError("text is required", field="text")
-        limit = current_app.config["MAX_MESSAGE_LENGTH"]
-        if len(text) > limit:
-            raise TooLongError(f"text is longer than {limit} characters", field="text")
+        text = form_text()
         router.receive(text, Link(backend, sender))
         return redirect(url_for(".simulator", backend=backend, sender=sender))
     identity = router.normalize_identity(sender)

@@ -5,6 +5,7 @@ No Flask here. The hourly chart is plain SVG geometry computed here and drawn by
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,22 +19,63 @@ from ...models import messages as m
 # Column order of the counts table: waiting first, then the outcomes.
 STATUS_ORDER = ("Q", "E", "P", "S", "D", "F", "C", "R", "H")
 HOURS = 24
+WAITING = ("P", "Q", "E")
+# Ids and creation times come from different moments of a transaction: search a little earlier.
+CLOCK_SLACK = timedelta(hours=1)
 SERIES = ("inbound", "outbound", "failed")
 
 
-def counts_by_backend(conn: Connection) -> dict[str, dict[str, int]]:
-    """Return {backend: {status: count}} over every message."""
-    rows = conn.execute(
-        select(backends.c.name, m.c.status, func.count())
-        .select_from(m)
-        .join(backends, backends.c.id == m.c.backend_id)
-        .group_by(backends.c.name, m.c.status)
-        .order_by(backends.c.name)
-    ).all()
+def first_id_since(conn: Connection, moment: datetime) -> int:
+    """Return the first message id created at or after `moment` (max id + 1 when none).
+
+    Ids grow with creation time, so a binary search of primary-key lookups finds it without
+    scanning (there is no index on created_at).
+    """
+    # Two queries: SQLite answers a lone min() or max() from the index, but scans for both.
+    low = conn.execute(select(func.min(m.c.id))).scalar()
+    high = conn.execute(select(func.max(m.c.id))).scalar()
+    if low is None or high is None:
+        return 0
+    best = high + 1
+    while low <= high:
+        middle = (low + high) // 2
+        row = conn.execute(
+            select(m.c.id, m.c.created_at).where(m.c.id >= middle).order_by(m.c.id).limit(1)
+        ).first()
+        if row is None or row.id > high:
+            high = middle - 1
+        elif row.created_at >= moment:
+            best, high = row.id, middle - 1
+        else:
+            low = row.id + 1
+    return best
+
+
+def counts_by_backend(conn: Connection, since: datetime) -> dict[str, dict[str, int]]:
+    """Return {backend: {status: count}}: every waiting message, and the others created since
+    `since` (counting a million finished messages on every page view would be too slow)."""
+    names = dict(conn.execute(select(backends.c.id, backends.c.name)).all())
     table: dict[str, dict[str, int]] = {}
-    for name, status, count in rows:
-        table.setdefault(name, {})[status] = count
-    return table
+    for backend_id, status, count in conn.execute(
+        select(m.c.backend_id, m.c.status, func.count())
+        .where(m.c.status.in_(WAITING))
+        .group_by(m.c.backend_id, m.c.status)
+    ).all():
+        table.setdefault(names[backend_id], {})[status] = count
+    # Counted here rather than by GROUP BY: without statistics SQLite would walk a status index
+    # over every message instead of the primary-key range of the last day.
+    recent = Counter(
+        (row.backend_id, row.status)
+        for row in conn.execute(
+            select(m.c.backend_id, m.c.status).where(
+                m.c.id >= first_id_since(conn, since - CLOCK_SLACK), m.c.created_at >= since
+            )
+        )
+    )
+    for (backend_id, status), count in recent.items():
+        if status not in WAITING:
+            table.setdefault(names[backend_id], {})[status] = count
+    return dict(sorted(table.items()))
 
 
 def oldest_waiting(conn: Connection) -> dict[str, datetime]:
@@ -68,7 +110,7 @@ def age_text(since: datetime, now: datetime | None = None) -> str:
 def _hour(conn: Connection, column: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return func.date_trunc("hour", func.timezone("UTC", column))
-    return func.strftime("%Y-%m-%d %H:00:00", column)
+    return func.substr(column, 1, 13) + ":00"  # stored as text: "YYYY-MM-DD HH:MM:SS.ffffff"
 
 
 def _as_hour(value: Any) -> datetime:
@@ -86,7 +128,7 @@ def hourly_traffic(conn: Connection, now: datetime | None = None) -> list[dict[s
     created = _hour(conn, m.c.created_at)
     for hour, direction, count in conn.execute(
         select(created, m.c.direction, func.count())
-        .where(m.c.created_at >= start)
+        .where(m.c.id >= first_id_since(conn, start - CLOCK_SLACK), m.c.created_at >= start)
         .group_by(created, m.c.direction)
     ).all():
         key = "inbound" if direction == INCOMING else "outbound" if direction == OUTGOING else ""
