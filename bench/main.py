@@ -73,7 +73,11 @@ def main() -> None:
     try:
         for part in parts:
             logging.info("running %s", part)
-            PARTS[part](report, dbs, folder, opts)
+            try:
+                PARTS[part](report, dbs, folder, opts)
+            except Exception as exc:  # report what ran; the logs in the run folder say more
+                logging.exception("%s failed", part)
+                report.drains[f"{part} failed"] = f"{type(exc).__name__}: {exc}"[:200]
     finally:
         dbs.drop_all()
         (folder / "report.json").write_text(json.dumps(asdict(report), indent=1, default=str))
