@@ -16,10 +16,18 @@ def request_params() -> dict[str, Any]:
     cached = g.get("_params")
     if cached is not None:
         return cached
-    params: dict[str, Any] = {k: v for k, v in request.args.items()}
+    try:
+        params: dict[str, Any] = {k: v for k, v in request.args.items()}
+    except UnicodeDecodeError:
+        raise ValidationError(
+            "query string is not valid UTF-8; percent-encode it", field="query"
+        ) from None
     if request.method in ("POST", "PUT", "PATCH"):
         if request.is_json:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                raise ValidationError("JSON body is nested too deeply", field="body") from None
             if body is None and request.get_data():
                 raise ValidationError("request body is not valid JSON", field="body")
             if body is not None and not isinstance(body, dict):
@@ -41,7 +49,18 @@ def text_param(params: dict[str, Any], name: str, *, required: bool = False) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"{name} must be a string", field=name)
-    return str(value)
+    value = str(value)
+    if "\x00" in value:
+        raise ValidationError(f"{name} contains a NUL character", field=name)
+    return value
+
+
+def required_text(params: dict[str, Any], name: str) -> str:
+    """Return a required, non-empty string parameter, or raise ValidationError naming it."""
+    value = text_param(params, name, required=True)
+    if value is None:  # text_param raised already; this keeps the type exact
+        raise ValidationError(f"{name} is required", field=name)
+    return value
 
 
 def int_param(
