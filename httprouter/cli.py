@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 import click
 
 from .config import load_config
 from .errors import ConfigError, HttpRouterError
-from .logsetup import config_secrets, configure_logging, install_redaction
+from .logsetup import (
+    config_secrets,
+    configure_logging,
+    gunicorn_logger_class,
+    install_redaction,
+)
 from .redact import redact_url
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,7 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
 
     config = _config()
     port = port or config["PORT"]
+    metrics_dir = _metrics_dir()
     if migrate:
         engine = make_engine(config["DATABASE_URL"])
         try:
@@ -76,6 +85,7 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
             self.cfg.set("accesslog", None)  # our own request log masks passwords
             self.cfg.set("errorlog", "-")
             self.cfg.set("loglevel", config["LOG_LEVEL"].lower())
+            self.cfg.set("logger_class", gunicorn_logger_class(config["LOG_FORMAT"]))
             if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24
                 self.cfg.set("control_socket_disable", True)
 
@@ -84,7 +94,29 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
 
             return create_app()
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str | None:
+    """Make sure every process of this service counts into one metrics folder.
+
+    An operator's PROMETHEUS_MULTIPROC_DIR is used as it is; otherwise a temporary folder is made
+    (and returned, to be removed on exit).
+    """
+    from . import metrics
+
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        metrics.use_multiprocess_dir(given)
+        return None
+    made = tempfile.mkdtemp(prefix="httprouter-metrics-")
+    metrics.use_multiprocess_dir(made)
+    return made
 
 
 @main.group()

@@ -54,6 +54,7 @@ SETTINGS: dict[str, Setting] = {
     "LOG_LEVEL": Setting("INFO", (str,)),
     "LOG_FORMAT": Setting("json", (str,)),
     "PORT": Setting(8080, (int,)),
+    "METRICS_PUBLIC": Setting(False, (bool,)),
 }
 
 NORMALIZERS = ("plus-digits", "legacy", "none")

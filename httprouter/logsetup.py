@@ -1,17 +1,26 @@
-"""Logging: one JSON object per line (or plain text), with secrets masked in every record."""
+"""Logging: one JSON object per line (or plain text), with secrets masked in every record.
+
+Every JSON line has `time`, `level`, `logger`, `message`, `event`, `request_id`, `backend` and
+`message_id` (null when unknown); `log_context()` supplies the last four to every record made
+inside it (the web layer binds the request id, the router the backend and message id).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from typing import Any
 
 from . import clock
 from .redact import redact_text
 
-_EXTRA_KEYS = ("request_id", "backend", "message_id", "event", "status", "worker")
+_CONTEXT_KEYS = ("event", "request_id", "backend", "message_id")
+_EXTRA_KEYS = ("status", "worker")
+_context: ContextVar[dict[str, Any] | None] = ContextVar("httprouter_log_context", default=None)
 _installed_secrets: list[str] = []
 _base_factory = logging.getLogRecordFactory()
 
@@ -26,6 +35,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        context = _context.get() or {}
+        for key in _CONTEXT_KEYS:
+            value = getattr(record, key, None)
+            body[key] = context.get(key) if value is None else value
         for key in _EXTRA_KEYS:
             value = getattr(record, key, None)
             if value is not None:
@@ -94,3 +107,37 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
     handler._httprouter = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+def bind_context(**fields: Any) -> Token[dict[str, Any] | None]:
+    """Add `fields` to every record made in this context until `unbind_context(token)`."""
+    return _context.set({**(_context.get() or {}), **fields})
+
+
+def unbind_context(token: Token[dict[str, Any] | None]) -> None:
+    """Undo the `bind_context` call that returned `token`."""
+    _context.reset(token)
+
+
+@contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add `fields` (request_id, backend, message_id, event) to every record made inside."""
+    token = bind_context(**fields)
+    try:
+        yield
+    finally:
+        unbind_context(token)
+
+
+def gunicorn_logger_class(fmt: str) -> Any:
+    """A gunicorn logger whose error log is written in our format (JSON lines by default)."""
+    from gunicorn.glogging import Logger
+
+    class GunicornLogger(Logger):  # type: ignore[misc]
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            if fmt == "json":
+                for handler in self.error_log.handlers:
+                    handler.setFormatter(JsonFormatter())
+
+    return GunicornLogger

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, g, request
 from werkzeug.wrappers import Response
 
+from ..logsetup import bind_context, unbind_context
 from ..redact import redact_url
 from ..router import Router
 
@@ -38,16 +39,26 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., A
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
+    from .health import bp as health_bp
+    from .metrics import bp as metrics_bp
     from .receive import bp as receive_bp
 
     errors.init_app(app)
     app.register_blueprint(receive_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
 
     @app.before_request
     def _start() -> None:
         g.request_started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        g.log_token = bind_context(request_id=g.request_id)
+
+    @app.teardown_request
+    def _unbind(_exc: BaseException | None) -> None:
+        if "log_token" in g:
+            unbind_context(g.pop("log_token"))
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -59,6 +70,12 @@ def init_app(app: Flask) -> None:
             redact_url(request.full_path.rstrip("?")),
             response.status_code,
             elapsed,
-            extra={"request_id": g.get("request_id"), "status": response.status_code},
+            extra={"event": "request", "status": response.status_code, "backend": _backend()},
         )
         return response
+
+
+def _backend() -> str | None:
+    """The backend a request named, for the request log."""
+    value = (g.get("_params") or request.args).get("backend")
+    return value if isinstance(value, str) else None
