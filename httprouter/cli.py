@@ -69,10 +69,15 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
             upgrade(engine)
         finally:
             engine.dispose()
-    click.echo(f"httprouter listening on http://{host}:{port}")
-    click.echo(f"database: {redact_url(config['DATABASE_URL'])}")
     apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
-    click.echo(f"apps: {', '.join(apps) or '(none)'}")
+    log.info(
+        "httprouter listening on http://%s:%s; database: %s; apps: %s",
+        host,
+        port,
+        redact_url(config["DATABASE_URL"]),
+        ", ".join(apps) or "(none)",
+        extra={"event": "start"},
+    )
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -51,7 +51,7 @@ class ServedRouter:
             try:
                 requests.get(self.url + "/router/receive", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"serve did not answer within {timeout}s:\n{self.output()}")
