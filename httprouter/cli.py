@@ -145,6 +145,30 @@ def db_upgrade(revision: str) -> None:
         engine.dispose()
 
 
+@main.group("config")
+def config_group() -> None:
+    """Configuration commands."""
+
+
+@config_group.command("check")
+def config_check() -> None:
+    """Print the effective configuration (secrets masked) after loading every plugin it names."""
+    import json
+
+    from .config import masked
+    from .configcheck import check_plugins
+
+    try:
+        config = load_config()
+        loaded = check_plugins(config)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
+    click.echo(json.dumps(masked(config), indent=2, ensure_ascii=False, default=str))
+    for line in loaded:
+        click.echo(f"loaded {line}", err=True)
+    click.echo("configuration OK", err=True)
+
+
 @main.command()
 @click.option("--backend", required=True, help="Backend to send through.")
 @click.option("--to", "recipients", multiple=True, required=True, help="Recipient (repeatable).")

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from . import clock
-from .redact import redact_text
+from .redact import SECRET_PARAMS, redact_text
 
 _CONTEXT_KEYS = ("event", "request_id", "backend", "message_id")
 _EXTRA_KEYS = ("status", "worker")
@@ -53,23 +54,41 @@ class JsonFormatter(logging.Formatter):
 def config_secrets(config: Mapping[str, Any]) -> list[str]:
     """Every secret value in the configuration, to be masked wherever it would be logged."""
     found = [config.get("ROUTER_PASSWORD"), config.get("SECRET_KEY")]
-    for entry in (config.get("BACKENDS") or {}).values():
-        if isinstance(entry, dict):
-            found += [
-                v
-                for k, v in entry.items()
-                if isinstance(v, str)
-                and any(w in k.lower() for w in ("password", "token", "secret", "key"))
-            ]
+    found += _nested_secrets(config.get("BACKENDS") or {})
     for value in (config.get("CONSOLE_USERS") or {}).values():
         if isinstance(value, str):
             found.append(value)
-    url = config.get("DATABASE_URL") or ""
-    if "://" in url and "@" in url.split("://", 1)[1]:
-        userinfo = url.split("://", 1)[1].rsplit("@", 1)[0]
-        if ":" in userinfo:
-            found.append(userinfo.split(":", 1)[1])
+    found += _url_secrets(config.get("DATABASE_URL") or "")
+    router_url = config.get("ROUTER_URL")
+    for url in router_url.values() if isinstance(router_url, dict) else [router_url]:
+        if isinstance(url, str):
+            found += _url_secrets(url)
     return [s for s in found if isinstance(s, str) and s]
+
+
+def _nested_secrets(options: Mapping[str, Any]) -> list[str]:
+    """Values under secret-sounding keys, and credentials in URLs, at any depth of `options`."""
+    found: list[str] = []
+    for key, value in options.items():
+        if isinstance(value, Mapping):
+            found += _nested_secrets(value)
+        elif isinstance(value, str):
+            if any(w in str(key).lower() for w in ("password", "token", "secret", "key", "auth")):
+                found.append(value)
+            found += _url_secrets(value)
+    return found
+
+
+def _url_secrets(url: str) -> list[str]:
+    """The password in a URL's user part and the values of its secret query parameters."""
+    if "://" not in url:
+        return []
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [
+        v for n, v in parse_qsl(parts.query, keep_blank_values=True) if n.lower() in SECRET_PARAMS
+    ]
+    return [v for v in found if v and "%(" not in v]
 
 
 def install_redaction(secrets: Iterable[str]) -> None:
