@@ -36,6 +36,11 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., A
     return register
 
 
+def _logged_path() -> str:
+    query = request.query_string.decode("utf-8", "backslashreplace")
+    return f"{request.path}?{query}" if query else request.path
+
+
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
@@ -67,7 +72,7 @@ def init_app(app: Flask) -> None:
         log.info(
             "%s %s %s %.1fms",
             request.method,
-            redact_url(request.full_path.rstrip("?")),
+            redact_url(_logged_path()),
             response.status_code,
             elapsed,
             extra={"event": "request", "status": response.status_code, "backend": _backend()},
@@ -77,5 +82,6 @@ def init_app(app: Flask) -> None:
 
 def _backend() -> str | None:
     """The backend a request named, for the request log."""
-    value = (g.get("_params") or request.args).get("backend")
+    params = g.get("_params")
+    value = params.get("backend") if params is not None else None
     return value if isinstance(value, str) else None
