@@ -44,14 +44,21 @@ def _logged_path() -> str:
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
+    from .delivered import bp as delivered_bp
     from .health import bp as health_bp
+    from .messages import bp as messages_bp
     from .metrics import bp as metrics_bp
+    from .outbox import bp as outbox_bp
     from .receive import bp as receive_bp
+    from .send import bp as send_bp
+    from .status import bp as status_bp
 
     errors.init_app(app)
     app.register_blueprint(receive_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
+    for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
+        app.register_blueprint(bp)
 
     @app.before_request
     def _start() -> None:
