@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
     from .health import bp as health_bp
     from .messages import bp as messages_bp
     from .metrics import bp as metrics_bp
+    from .openapi import bp as openapi_bp
     from .outbox import bp as outbox_bp
     from .receive import bp as receive_bp
     from .send import bp as send_bp
@@ -57,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(receive_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(openapi_bp)
     for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
         app.register_blueprint(bp)
 
