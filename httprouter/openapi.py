@@ -219,7 +219,7 @@ def _delivered() -> dict[str, Any]:
         "required": ["message_id"],
     }
     batch = {
-        "oneOf": [
+        "anyOf": [
             {"type": "array", "items": report_item, "minItems": 1},
             {
                 "type": "object",
@@ -237,7 +237,7 @@ def _delivered() -> dict[str, Any]:
         ]
     }
     responses = {
-        "200": _json({"oneOf": [one, many]}, "The report was recorded (status never moves back)."),
+        "200": _json({"anyOf": [one, many]}, "The report was recorded (status never moves back)."),
         **_errors(400, 401, 403, 404, 429, 503),
     }
     params = [
