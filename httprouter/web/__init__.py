@@ -61,6 +61,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(openapi_bp)
     for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
         app.register_blueprint(bp)
+    from .console import init_app as init_console
+
+    init_console(app)
 
     @app.before_request
     def _start() -> None:
