@@ -100,3 +100,5 @@
 # LOG_LEVEL = "INFO"
 # "json" (one object per line) or "text".
 # LOG_FORMAT = "json"
+# /metrics (Prometheus) needs the router password unless this is True (then anyone may scrape).
+# METRICS_PUBLIC = False

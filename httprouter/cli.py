@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from typing import Any
 
 import click
 
 from .config import load_config
 from .errors import ConfigError, HttpRouterError
-from .logsetup import config_secrets, configure_logging, install_redaction
+from .logsetup import (
+    config_secrets,
+    configure_logging,
+    gunicorn_logger_class,
+    install_redaction,
+)
 from .redact import redact_url
 
 log = logging.getLogger(__name__)
@@ -54,16 +62,22 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
 
     config = _config()
     port = port or config["PORT"]
+    metrics_dir = _metrics_dir()
     if migrate:
         engine = make_engine(config["DATABASE_URL"])
         try:
             upgrade(engine)
         finally:
             engine.dispose()
-    click.echo(f"httprouter listening on http://{host}:{port}")
-    click.echo(f"database: {redact_url(config['DATABASE_URL'])}")
     apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
-    click.echo(f"apps: {', '.join(apps) or '(none)'}")
+    log.info(
+        "httprouter listening on http://%s:%s; database: %s; apps: %s",
+        host,
+        port,
+        redact_url(config["DATABASE_URL"]),
+        ", ".join(apps) or "(none)",
+        extra={"event": "start"},
+    )
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -79,6 +93,7 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
             self.cfg.set("accesslog", None)  # our own request log masks passwords
             self.cfg.set("errorlog", "-")
             self.cfg.set("loglevel", config["LOG_LEVEL"].lower())
+            self.cfg.set("logger_class", gunicorn_logger_class(config["LOG_FORMAT"]))
             if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24
                 self.cfg.set("control_socket_disable", True)
 
@@ -87,7 +102,29 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
 
             return create_app()
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str | None:
+    """Make sure every process of this service counts into one metrics folder.
+
+    An operator's PROMETHEUS_MULTIPROC_DIR is used as it is; otherwise a temporary folder is made
+    (and returned, to be removed on exit).
+    """
+    from . import metrics
+
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    if given:
+        os.makedirs(given, exist_ok=True)
+        metrics.use_multiprocess_dir(given)
+        return None
+    made = tempfile.mkdtemp(prefix="httprouter-metrics-")
+    metrics.use_multiprocess_dir(made)
+    return made
 
 
 @main.group()
@@ -109,6 +146,30 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"database {redact_url(config['DATABASE_URL'])} at {current_revision(engine)}")
     finally:
         engine.dispose()
+
+
+@main.group("config")
+def config_group() -> None:
+    """Configuration commands."""
+
+
+@config_group.command("check")
+def config_check() -> None:
+    """Print the effective configuration (secrets masked) after loading every plugin it names."""
+    import json
+
+    from .config import masked
+    from .configcheck import check_plugins
+
+    try:
+        config = load_config()
+        loaded = check_plugins(config)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from exc
+    click.echo(json.dumps(masked(config), indent=2, ensure_ascii=False, default=str))
+    for line in loaded:
+        click.echo(f"loaded {line}", err=True)
+    click.echo("configuration OK", err=True)
 
 
 @main.command()

@@ -57,6 +57,7 @@ SETTINGS: dict[str, Setting] = {
     "TRUSTED_PROXIES": Setting([], (list,)),
     "AUTH_FAILURE_LIMIT": Setting(10, (int,)),
     "AUTH_FAILURE_WINDOW": Setting(60, (int, float)),
+    "METRICS_PUBLIC": Setting(False, (bool,)),
 }
 
 NORMALIZERS = ("plus-digits", "legacy", "none")
@@ -166,21 +167,30 @@ def _mask(key: str, value: Any, secret: bool) -> Any:
     if value is None:
         return None
     if isinstance(value, dict):
+        # A plain value directly in a secret dict (a CONSOLE_USERS hash) is secret; a nested
+        # dict (one backend's options) is judged key by key.
         return {
-            k: _mask(str(k), v, any(w in str(k).lower() for w in _SECRET_WORDS))
+            k: _mask(
+                str(k),
+                v,
+                (secret and not isinstance(v, dict))
+                or any(w in str(k).lower() for w in _SECRET_WORDS),
+            )
             for k, v in value.items()
         }
+    if isinstance(value, list):
+        return [_mask(key, v, secret) for v in value]
+    if isinstance(value, str) and "://" in value:  # any URL: mask its password and secret params
+        return _mask_url(value)
     if not secret:
         return value
-    if key == "DATABASE_URL" or key == "ROUTER_URL" or isinstance(value, str) and "://" in value:
-        return _mask_url(str(value))
     return "***"
 
 
 def _mask_url(url: str) -> str:
-    from .redact import redact_url
+    from .redact import redact_text
 
-    return redact_url(url)
+    return redact_text(url)  # keeps the template's %(field)s as written
 
 
 def _copy(value: Any) -> Any:

@@ -8,6 +8,7 @@ its answer. A crash before the commit leaves nothing behind, so the gateway's re
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -19,12 +20,13 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import clock
+from . import clock, metrics
 from .apps import AppBase, run_incoming, run_outgoing
 from .backends import delivery_mode
 from .db import translate_errors
 from .errors import StorageUnavailable, ValidationError
 from .identity import NORMALIZERS
+from .logsetup import log_context
 from .messages import Connection, IncomingMessage, OutgoingMessage
 from .models import (
     CANCELLED,
@@ -263,6 +265,7 @@ class Router:
         fields: dict[str, Any],
     ) -> ReceiveResult | None:
         """Store and handle one inbound message; None if its gateway id was already stored."""
+        started = time.perf_counter()
         now = clock.now()
         row = {
             "direction": INCOMING,
@@ -292,7 +295,8 @@ class Router:
             received_at=now,
             fields=dict(fields),
         )
-        run_incoming(self.apps, msg)
+        with log_context(backend=connection.backend, message_id=message_id):
+            run_incoming(self.apps, msg)
 
         done = clock.now()
         error = "; ".join(msg.errors) or None
@@ -325,6 +329,10 @@ class Router:
             row["error"] = error
 
         row.update(backend=connection.backend, identity=connection.identity)
+        metrics.after_commit(
+            tx.conn,
+            lambda: metrics.observe_receive(connection.backend, time.perf_counter() - started),
+        )
         return ReceiveResult(message_json(row), responses)
 
     def _find_inbound(

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from . import clock
+from . import clock, metrics
 from .errors import NotFoundError
 from .models import (
     CANCELLED,
@@ -106,6 +106,8 @@ def change_status(
         .values(status=new, updated_at=clock.now(), **(values or {}))
     )
     record(conn, message_id, old, new, cause, detail)
+    if old != new:
+        metrics.count_status(conn, message_id, new)
     return StatusResult(message_id, old, new, old != new)
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .. import metrics
 from ..messages import IncomingMessage, OutgoingMessage
 
 if TYPE_CHECKING:
@@ -88,7 +89,14 @@ def _call(app: AppBase, phase: str, msg: Any, errors: list[str]) -> Any:
         return getattr(app, phase)(msg)
     except Exception as exc:
         errors.append(f"{app.name}.{phase}: {type(exc).__name__}: {exc}")
-        log.exception("app %s raised in %s (message %s)", app.name, phase, msg.id)
+        log.exception(
+            "app %s raised in %s (message %s)",
+            app.name,
+            phase,
+            msg.id,
+            extra={"event": "app_error"},
+        )
+        metrics.count_app_error(app.name)
         return None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, g, request
 from werkzeug.wrappers import Response
 
+from ..logsetup import bind_context, unbind_context
 from ..redact import redact_url
 from ..router import Router
 
@@ -48,7 +49,10 @@ def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
     from .delivered import bp as delivered_bp
+    from .health import bp as health_bp
     from .messages import bp as messages_bp
+    from .metrics import bp as metrics_bp
+    from .openapi import bp as openapi_bp
     from .outbox import bp as outbox_bp
     from .receive import bp as receive_bp
     from .send import bp as send_bp
@@ -56,6 +60,9 @@ def init_app(app: Flask) -> None:
 
     errors.init_app(app)
     app.register_blueprint(receive_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
+    app.register_blueprint(openapi_bp)
     for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
         app.register_blueprint(bp)
     from .console import init_app as init_console
@@ -67,6 +74,12 @@ def init_app(app: Flask) -> None:
         g.request_started = time.perf_counter()
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming[:64] if incoming.isprintable() and incoming else uuid.uuid4().hex
+        g.log_token = bind_context(request_id=g.request_id)
+
+    @app.teardown_request
+    def _unbind(_exc: BaseException | None) -> None:
+        if "log_token" in g:
+            unbind_context(g.pop("log_token"))
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -78,6 +91,13 @@ def init_app(app: Flask) -> None:
             redact_url(_logged_path()),
             response.status_code,
             elapsed,
-            extra={"request_id": g.get("request_id"), "status": response.status_code},
+            extra={"event": "request", "status": response.status_code, "backend": _backend()},
         )
         return response
+
+
+def _backend() -> str | None:
+    """The backend a request named, for the request log."""
+    params = g.get("_params")
+    value = params.get("backend") if params is not None else None
+    return value if isinstance(value, str) else None

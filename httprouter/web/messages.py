@@ -44,7 +44,7 @@ def message_list() -> Response:
     return jsonify(messages=page, next_before_id=next_before)
 
 
-@route(bp, "/router/messages/<int:message_id>", methods=["GET"])
+@route(bp, "/router/messages/<int(max=9223372036854775807):message_id>", methods=["GET"])
 def message_view(message_id: int) -> Response:
     authorize(request_params())
     with get_router().read() as conn:

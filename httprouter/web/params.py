@@ -63,13 +63,17 @@ def required_text(params: dict[str, Any], name: str) -> str:
     return value
 
 
+# The largest number a database column holds (64-bit): anything larger is a 400, not a crash.
+MAX_ID = 2**63 - 1
+
+
 def int_param(
     params: dict[str, Any],
     name: str,
     *,
     default: int | None = None,
     minimum: int | None = None,
-    maximum: int | None = None,
+    maximum: int | None = MAX_ID,
 ) -> int | None:
     """Return an integer parameter within bounds, or raise ValidationError naming it."""
     value = params.get(name)
