@@ -20,6 +20,7 @@ ENDPOINTS = [
     ("GET", "/router/messages", None),
     ("GET", "/router/messages/1", None),
     ("GET", "/router/status?format=json", None),
+    ("GET", "/metrics", None),
 ]
 
 
