@@ -229,10 +229,12 @@ class Dispatcher:
             row.attempts or 0,
         )
 
+    def _token(self, message_id: int) -> str:
+        return message_token(self.router.signing_key, message_id)
+
     def dlr_url(self, message_id: int) -> str:
         """Our /router/delivered URL for a message, signed, with Kannel's `%d` for the status."""
-        token = message_token(self.router.signing_key, message_id)
-        query = urlencode({"message_id": message_id, "token": token})
+        query = urlencode({"message_id": message_id, "token": self._token(message_id)})
         return f"{self.public_url}/router/delivered?{query}&status=%d"
 
     def release_all(self) -> int:
@@ -301,7 +303,7 @@ class Dispatcher:
                     worker=self.name,
                     started_at=started,
                     finished_at=now,
-                    request=request.redacted(backend.secrets),
+                    request=request.redacted((*backend.secrets, self._token(message.id))),
                     response_status=result.status_code,
                     response_body=result.body,
                     error=result.error,
