@@ -61,6 +61,17 @@
 #   "none": exactly as the gateway sent it.
 # IDENTITY_NORMALIZER = "plus-digits"
 
+# Proxies (addresses or CIDR networks) whose X-Forwarded-For header is believed, e.g. your load
+# balancer. From anyone else the header is ignored and the connection's address counts.
+# TRUSTED_PROXIES = []
+# A backend may only be called from certain networks: BACKENDS = {"kannel": {"password": "...",
+# "allow_networks": ["127.0.0.1", "10.1.0.0/16"]}} ("default" applies to backends without one).
+
+# After this many failed authentications from one address within AUTH_FAILURE_WINDOW seconds,
+# that address gets 429 (with Retry-After) until the window has passed. 0 turns the brake off.
+# AUTH_FAILURE_LIMIT = 10
+# AUTH_FAILURE_WINDOW = 60
+
 # --- Pull gateways -------------------------------------------------------------------------
 # Seconds a message handed out by /router/outbox stays reserved for that poller.
 # OUTBOX_LEASE_SECONDS = 60

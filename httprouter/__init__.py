@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service: load the configuration, the database engine, the apps and the routes."""
     global _default_router
     from . import web
+    from .access import AccessPolicy
     from .config import load_config
 
     config = load_config(test_config)
@@ -67,6 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     router = build_router(config)
     app.extensions["httprouter"] = router
+    app.extensions["httprouter_access"] = AccessPolicy(config)
     _default_router = router
     web.init_app(app)
     if not config["ROUTER_PASSWORD"]:

@@ -54,6 +54,9 @@ SETTINGS: dict[str, Setting] = {
     "LOG_LEVEL": Setting("INFO", (str,)),
     "LOG_FORMAT": Setting("json", (str,)),
     "PORT": Setting(8080, (int,)),
+    "TRUSTED_PROXIES": Setting([], (list,)),
+    "AUTH_FAILURE_LIMIT": Setting(10, (int,)),
+    "AUTH_FAILURE_WINDOW": Setting(60, (int, float)),
 }
 
 NORMALIZERS = ("plus-digits", "legacy", "none")

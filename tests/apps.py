@@ -83,3 +83,15 @@ class Registry(AppBase):
     def handle(self, msg):
         msg.respond(self.greeting)
         return True
+
+
+class SlowTriple(AppBase):
+    """Answers three times, slowly, so a killed worker is likely to die mid-request."""
+
+    def handle(self, msg):
+        import time
+
+        for n in range(3):
+            msg.respond(f"part {n + 1}")
+            time.sleep(0.02)
+        return True

@@ -13,6 +13,8 @@ from typing import Any
 
 import requests
 
+REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -29,6 +31,8 @@ class ServedRouter:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("HTTPROUTER_")}
+        # Let the served process import test apps (tests.apps) as the test run does.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [REPO_ROOT, env.get("PYTHONPATH")]))
         for key, value in settings.items():
             env[f"HTTPROUTER_{key}"] = value if isinstance(value, str) else json.dumps(value)
         self.log_path = workdir / "serve.log"
@@ -41,7 +45,11 @@ class ServedRouter:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -53,7 +61,6 @@ class ServedRouter:
                 return
             except requests.ConnectionError:
                 time.sleep(0.1)
-        self.stop()
         raise RuntimeError(f"serve did not answer within {timeout}s:\n{self.output()}")
 
     def output(self) -> str:
@@ -67,4 +74,5 @@ class ServedRouter:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        self._log.close()
+        if not self._log.closed:
+            self._log.close()

@@ -35,13 +35,25 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., A
     return register
 
 
+def _logged_path() -> str:
+    query = request.query_string.decode("utf-8", "backslashreplace")
+    return f"{request.path}?{query}" if query else request.path
+
+
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
+    from .delivered import bp as delivered_bp
+    from .messages import bp as messages_bp
+    from .outbox import bp as outbox_bp
     from .receive import bp as receive_bp
+    from .send import bp as send_bp
+    from .status import bp as status_bp
 
     errors.init_app(app)
     app.register_blueprint(receive_bp)
+    for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
+        app.register_blueprint(bp)
 
     @app.before_request
     def _start() -> None:
@@ -56,7 +68,7 @@ def init_app(app: Flask) -> None:
         log.info(
             "%s %s %s %.1fms",
             request.method,
-            redact_url(request.full_path.rstrip("?")),
+            redact_url(_logged_path()),
             response.status_code,
             elapsed,
             extra={"request_id": g.get("request_id"), "status": response.status_code},

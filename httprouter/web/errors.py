@@ -32,7 +32,10 @@ def init_app(app: Flask) -> None:
     def _ours(exc: HttpRouterError) -> Response:
         if exc.status_code >= 500:
             log.warning("%s: %s", type(exc).__name__, exc.message)
-        return error_response(exc.status_code, exc.to_json())
+        response = error_response(exc.status_code, exc.to_json())
+        if "retry_after" in exc.extra:
+            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

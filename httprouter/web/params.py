@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from ..access import AccessPolicy
 from ..auth import check_password, expected_passwords
-from ..errors import ValidationError
+from ..errors import AuthError, ValidationError
 
 
 def request_params() -> dict[str, Any]:
@@ -15,10 +16,18 @@ def request_params() -> dict[str, Any]:
     cached = g.get("_params")
     if cached is not None:
         return cached
-    params: dict[str, Any] = {k: v for k, v in request.args.items()}
+    try:
+        params: dict[str, Any] = {k: v for k, v in request.args.items()}
+    except UnicodeDecodeError:
+        raise ValidationError(
+            "query string is not valid UTF-8; percent-encode it", field="query"
+        ) from None
     if request.method in ("POST", "PUT", "PATCH"):
         if request.is_json:
-            body = request.get_json(silent=True)
+            try:
+                body = request.get_json(silent=True)
+            except RecursionError:
+                raise ValidationError("JSON body is nested too deeply", field="body") from None
             if body is None and request.get_data():
                 raise ValidationError("request body is not valid JSON", field="body")
             if body is not None and not isinstance(body, dict):
@@ -40,7 +49,18 @@ def text_param(params: dict[str, Any], name: str, *, required: bool = False) -> 
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValidationError(f"{name} must be a string", field=name)
-    return str(value)
+    value = str(value)
+    if "\x00" in value:
+        raise ValidationError(f"{name} contains a NUL character", field=name)
+    return value
+
+
+def required_text(params: dict[str, Any], name: str) -> str:
+    """Return a required, non-empty string parameter, or raise ValidationError naming it."""
+    value = text_param(params, name, required=True)
+    if value is None:  # text_param raised already; this keeps the type exact
+        raise ValidationError(f"{name} is required", field=name)
+    return value
 
 
 def int_param(
@@ -86,5 +106,20 @@ def supplied_password(params: dict[str, Any]) -> str | None:
 
 
 def authorize(params: dict[str, Any], backend: str | None = None) -> None:
-    """Require the router password (or the backend's own) when one is configured."""
-    check_password(supplied_password(params), expected_passwords(current_app.config, backend))
+    """Require the router password (or the backend's own) when one is configured.
+
+    Also applies the backend's network allow-list and slows down an address that keeps failing.
+    """
+    policy: AccessPolicy = current_app.extensions["httprouter_access"]
+    address = policy.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
+    if backend is not None:
+        policy.check_backend(address, backend)
+    expected = expected_passwords(current_app.config, backend)
+    if not expected:
+        return
+    policy.brake.check(address)
+    try:
+        check_password(supplied_password(params), expected)
+    except AuthError:
+        policy.brake.failed(address)
+        raise

@@ -8,7 +8,7 @@ from ..encoding import decode_message, needs_raw_decoding, raw_form_value
 from ..errors import TooLongError, ValidationError
 from ..messages import Connection
 from . import get_router, route
-from .params import authorize, is_truthy, request_params, text_param
+from .params import authorize, is_truthy, request_params, required_text, text_param
 
 bp = Blueprint("receive", __name__)
 
@@ -16,21 +16,32 @@ bp = Blueprint("receive", __name__)
 KEPT_FIELDS = ("to", "coding", "charset")
 
 
+def _raw_message() -> bytes:
+    """The undecoded bytes of `message`, from a form body or the query string."""
+    raw = None
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        raw = raw_form_value(request.get_data(cache=True), "message")
+    if raw is None:
+        raw = raw_form_value(request.query_string, "message")
+    return raw or b""
+
+
 def _message_text(params: dict[str, object], coding: str | None, charset: str | None) -> str:
     if needs_raw_decoding(coding, charset) and not request.is_json:
-        raw = raw_form_value(request.query_string, "message")
-        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-            raw = raw_form_value(request.get_data(cache=True), "message") or raw
-        return decode_message(raw or b"", coding, charset)
-    return text_param(params, "message") or ""
+        return decode_message(_raw_message(), coding, charset)
+    text = text_param(params, "message") or ""
+    if ("\ufffd" in text or "%" in text) and not request.is_json:
+        # The form decoder replaces (or keeps as "%XX") bytes that are not UTF-8: refuse those
+        # rather than store damage.
+        decode_message(_raw_message(), None, charset)
+    return text
 
 
 @route(bp, "/router/receive", methods=["GET", "POST"])
 def receive() -> Response:
     params = request_params()
-    backend = text_param(params, "backend", required=True)
-    sender = text_param(params, "sender", required=True)
-    assert backend is not None and sender is not None
+    backend = required_text(params, "backend")
+    sender = required_text(params, "sender")
     authorize(params, backend)
     coding = text_param(params, "coding")
     charset = text_param(params, "charset")

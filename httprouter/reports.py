@@ -1,0 +1,137 @@
+"""Delivery reports: what a gateway or poller says happened to an outbound message.
+
+Kannel sends the DLR type as `%d` in the dlr-url (its user guide, "Delivery reports"; the values
+are the bits of `dlr-mask`). Several reports may come for one message and out of order (8, then
+4, then 1), so a report only ever moves a message forward (see `status.change_status`); a late
+or repeated one changes nothing. Every report, even one that changes nothing, is recorded in the
+message's history with the raw parameters it came with (credentials removed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from . import clock
+from .errors import NotFoundError, ValidationError
+from .models import DELIVERED, FAILED, INCOMING, SENT, STATUS_NAMES, messages
+from .redact import SECRET_PARAMS
+from .status import change_status, record
+
+# Kannel DLR types (dlr-mask bits, the value of %d).
+DLR_DELIVERED = 1  # delivered to the phone
+DLR_UNDELIVERED = 2  # not delivered to the phone
+DLR_BUFFERED = 4  # queued on the SMSC
+DLR_SMSC_ACCEPTED = 8  # the SMSC acknowledged the submit
+DLR_SMSC_REJECTED = 16  # the SMSC refused it
+DLR_INTERMEDIATE = 32  # an SMSC intermediate notification: recorded, changes nothing
+
+# DLR type → the status it reports (None: recorded only).
+KANNEL_DLR_STATUS: dict[int, str | None] = {
+    DLR_DELIVERED: DELIVERED,
+    DLR_UNDELIVERED: FAILED,
+    DLR_BUFFERED: SENT,
+    DLR_SMSC_ACCEPTED: SENT,
+    DLR_SMSC_REJECTED: FAILED,
+    DLR_INTERMEDIATE: None,
+}
+
+# Words a poller may send instead of a number.
+WORD_STATUS: dict[str, str] = {"sent": SENT, "delivered": DELIVERED, "failed": FAILED}
+
+# Without a status, a report means "delivered" (the legacy /router/delivered).
+LEGACY_STATUS = DELIVERED
+
+MAX_RAW_VALUE = 1000  # characters of each raw parameter kept in the history
+
+CAUSE = "report"
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What one report did to its message."""
+
+    message_id: int
+    reported: str | None
+    old: str
+    new: str
+    changed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the outcome as JSON for the answer."""
+        return {
+            "message_id": self.message_id,
+            "reported": STATUS_NAMES.get(self.reported) if self.reported else None,
+            "status": self.new,
+            "status_name": STATUS_NAMES.get(self.new, self.new),
+            "changed": self.changed,
+        }
+
+
+def parse_status(value: Any) -> str | None:
+    """Return the status letter a report's `status` asks for (None: record only).
+
+    A missing or empty status means delivered (legacy); unknown values raise ValidationError.
+    """
+    if value is None or value == "":
+        return LEGACY_STATUS
+    if isinstance(value, bool):
+        raise ValidationError("status must be a DLR type or a word", field="status")
+    text = str(value).strip().lower()
+    if text in WORD_STATUS:
+        return WORD_STATUS[text]
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number not in KANNEL_DLR_STATUS:
+        raise ValidationError(
+            "status must be one of 1, 2, 4, 8, 16, 32, sent, delivered, failed",
+            field="status",
+            value=str(value)[:50],
+        )
+    return KANNEL_DLR_STATUS[number]
+
+
+def raw_detail(params: dict[str, Any]) -> dict[str, Any]:
+    """Return the report's parameters for the history, without credentials."""
+    kept: dict[str, Any] = {}
+    for key, value in params.items():
+        if str(key).lower() in SECRET_PARAMS:
+            continue
+        if isinstance(value, str) and len(value) > MAX_RAW_VALUE:
+            value = value[:MAX_RAW_VALUE]
+        kept[str(key)] = value
+    return kept
+
+
+def apply_report(
+    conn: Connection, message_id: int, reported: str | None, params: dict[str, Any]
+) -> ReportOutcome:
+    """Apply one report inside a transaction, moving the message only forward; record it."""
+    found = conn.execute(
+        select(messages.c.direction, messages.c.status).where(messages.c.id == message_id)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"no message with id {message_id}", field="message_id")
+    if found.direction == INCOMING:
+        raise ValidationError(
+            f"message {message_id} is inbound: reports are for outbound messages",
+            field="message_id",
+        )
+    detail = {"params": raw_detail(params)}
+    if reported is None:
+        record(conn, message_id, found.status, found.status, CAUSE, detail)
+        return ReportOutcome(message_id, None, found.status, found.status, False)
+    now = clock.now()
+    values: dict[str, Any] = {}
+    if reported in (SENT, DELIVERED):
+        values["sent_at"] = func.coalesce(messages.c.sent_at, now)
+    if reported == DELIVERED:
+        values["delivered_at"] = now
+    if reported == FAILED:
+        values["error"] = f"gateway reported failure (status {params.get('status')})"
+    result = change_status(conn, message_id, reported, CAUSE, detail=detail, values=values)
+    return ReportOutcome(message_id, reported, result.old, result.new, result.changed)
