@@ -59,7 +59,7 @@ class ServedRouter:
             try:
                 requests.get(self.url + "/router/receive", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise RuntimeError(f"serve did not answer within {timeout}s:\n{self.output()}")
 
