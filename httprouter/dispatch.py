@@ -310,6 +310,11 @@ class Dispatcher:
                     outcome=outcome.value,
                 )
             )
+            # The attempt counts even when a delivery report got here first and moved the status.
+            done = update(messages).where(messages.c.id == message.id)
+            conn.execute(done.values(attempts=attempt))
+            if outcome is Outcome.SENT:
+                conn.execute(done.where(messages.c.sent_at.is_(None)).values(sent_at=now))
             common: dict[str, Any] = {"attempts": attempt}
             values: dict[str, Any]
             if outcome is Outcome.SENT:
