@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -310,31 +310,38 @@ class Dispatcher:
                     outcome=outcome.value,
                 )
             )
-            # The attempt counts even when a delivery report got here first and moved the status.
-            done = update(messages).where(messages.c.id == message.id)
-            conn.execute(done.values(attempts=attempt))
-            if outcome is Outcome.SENT:
-                conn.execute(done.where(messages.c.sent_at.is_(None)).values(sent_at=now))
-            common: dict[str, Any] = {"attempts": attempt}
             values: dict[str, Any]
             if outcome is Outcome.SENT:
-                values = {**common, "sent_at": now, "error": None, "next_attempt_at": None}
+                values = {"error": None, "next_attempt_at": None}
                 change_status(conn, message.id, SENT, "pushed", detail=detail, values=values)
             elif outcome is Outcome.RETRY:
                 delay = backend.backoff(attempt, result.retry_after)
-                values = {
-                    **common,
-                    "error": result.error,
-                    "next_attempt_at": now + timedelta(seconds=delay),
-                }
+                values = {"error": result.error, "next_attempt_at": now + timedelta(seconds=delay)}
                 detail["retry_in"] = round(delay, 3)
                 change_status(
                     conn, message.id, ERRORED, "push failed", detail=detail, values=values
                 )
             else:
-                values = {**common, "error": result.error, "next_attempt_at": None}
+                values = {"error": result.error, "next_attempt_at": None}
                 change_status(conn, message.id, FAILED, "push failed", detail=detail, values=values)
-            self._clear_claim(conn, message.id)
+            # Whatever the status became (a delivery report may have got here first and moved it
+            # on), the attempt counts, a 2xx sets sent_at, and our claim ends.
+            mine = messages.c.lease_owner == self.name
+            sent: dict[str, Any] = {}
+            if outcome is Outcome.SENT:
+                sent["sent_at"] = func.coalesce(
+                    messages.c.sent_at, literal(now, messages.c.sent_at.type)
+                )
+            conn.execute(
+                update(messages)
+                .where(messages.c.id == message.id)
+                .values(
+                    attempts=attempt,
+                    **sent,
+                    lease_owner=case((mine, None), else_=messages.c.lease_owner),
+                    lease_expires_at=case((mine, None), else_=messages.c.lease_expires_at),
+                )
+            )
         log.info(
             "pushed message %s to %s: %s",
             message.id,
