@@ -64,7 +64,10 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
     click.echo(f"database: {redact_url(config['DATABASE_URL'])}")
     apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
     click.echo(f"apps: {', '.join(apps) or '(none)'}")
-    dispatcher = _start_embedded_dispatcher(config, port) if config["EMBEDDED_DISPATCHER"] else None
+    dispatcher = None
+    if config["EMBEDDED_DISPATCHER"]:
+        _check_backends(config)
+        dispatcher = _start_embedded_dispatcher(config, port)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -91,6 +94,16 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
             return create_app()
 
     Server().run()
+
+
+def _check_backends(config: dict[str, Any]) -> None:
+    """Build every configured push backend now, so a bad option stops start-up naming it."""
+    from .backends.registry import BackendRegistry
+
+    try:
+        BackendRegistry(config).check()
+    except HttpRouterError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 def _start_embedded_dispatcher(config: dict[str, Any], port: int) -> Any:

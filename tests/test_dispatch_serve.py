@@ -169,3 +169,18 @@ def test_resend_queues_failed_messages_again(make_app, gateway, monkeypatch):
         row = conn.execute(select(messages).where(messages.c.id == a)).one()
         assert (row.status, row.attempts) == ("S", 1)
         assert conn.execute(select(messages.c.status).where(messages.c.id == b)).scalar() == "F"
+
+
+def test_bad_backend_template_stops_serve_naming_it(tmp_path):
+    env = {"PATH": "/usr/bin:/bin"}
+    env["HTTPROUTER_ROUTER_URL"] = json.dumps({"k": "http://gw/?to=%(recipent)s"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "httprouter.cli", "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "BACKENDS['k']" in proc.stderr and "recipent" in proc.stderr
