@@ -141,7 +141,20 @@ def test_sigterm_finishes_sends_in_flight_and_releases_the_rest(db_url, tmp_path
     assert len(pushed) < 10
 
 
-def test_resend_queues_failed_messages_again(make_app, gateway, monkeypatch):
+@pytest.fixture
+def restore_logging():
+    """The CLI configures the root logger; give later tests theirs back."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers, factory = root.level, list(root.handlers), logging.getLogRecordFactory()
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    logging.setLogRecordFactory(factory)
+
+
+def test_resend_queues_failed_messages_again(make_app, gateway, monkeypatch, restore_logging):
     from httprouter.dispatch import Dispatcher
 
     gw = gateway([Answer(403, "Not routable. Do not try again.")] * 2)
