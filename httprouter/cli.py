@@ -260,5 +260,71 @@ def send(backend: str, recipients: tuple[str, ...], priority: int, text: str) ->
         click.echo(f"{msg.id}\t{msg.status}\t{msg.connection.identity}")
 
 
+@main.group()
+def user() -> None:
+    """Console users: create, list, delete."""
+
+
+def _engine() -> Any:
+    from .db import make_engine
+
+    return make_engine(_config()["DATABASE_URL"])
+
+
+def _user_command(action: Any) -> Any:
+    from sqlalchemy.exc import DBAPIError
+
+    engine = _engine()
+    try:
+        return action(engine)
+    except HttpRouterError as exc:
+        raise click.ClickException(exc.message) from exc
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"cannot use the console_users table ({type(exc.orig).__name__}); "
+            "run `httprouter db upgrade` first"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+@user.command("create")
+@click.argument("username")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+def user_create(username: str, password_stdin: bool) -> None:
+    """Create console user USERNAME (the password is prompted for, never a default)."""
+    from .users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    created = _user_command(lambda engine: create_user(engine, username, password))
+    click.echo(f"created console user {created.username}")
+
+
+@user.command("list")
+def user_list() -> None:
+    """List console users, their last login and whether they are locked."""
+    from .users import list_users
+
+    for found in _user_command(list_users):
+        last = found.last_login_at.isoformat(timespec="seconds") if found.last_login_at else "never"
+        locked = f"\tlocked until {found.locked_until.isoformat()}" if found.locked_until else ""
+        click.echo(f"{found.username}\tlast login {last}{locked}")
+
+
+@user.command("delete")
+@click.argument("username")
+def user_delete(username: str) -> None:
+    """Delete console user USERNAME."""
+    from .users import delete_user
+
+    _user_command(lambda engine: delete_user(engine, username))
+    click.echo(f"deleted console user {username}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -3,7 +3,11 @@ and PostgreSQL (psycopg 3), created from DATABASE_URL."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,16 +37,97 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+class WriteGate:
+    """Hands SQLite's single write lock to one writer at a time, in turn, across processes.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, so under a steady stream of
+    writes from one process another process can lose every race until its busy timeout runs out
+    ("database is locked"). Writers here queue on a thread lock within the process and on an
+    exclusive flock() of `<database>.lock` across processes; the kernel wakes a waiter the moment
+    the holder lets go.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = database + ".lock"
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child needs its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self) -> None:
+        """Wait for the write turn (as long as SQLite's busy timeout, then fail as it would)."""
+        if not self._thread_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (no write turn within the timeout)")
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        """Give the write turn to the next writer."""
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+class _GatedConnection(sqlite3.Connection):
+    """A sqlite3 connection that gives back the write turn when its transaction ends."""
+
+    gate: WriteGate | None = None
+    holding = False
+
+    def take_turn(self) -> None:
+        if self.gate is not None and not self.holding:
+            self.gate.acquire()
+            self.holding = True
+
+    def give_turn(self) -> None:
+        if self.holding and self.gate is not None:
+            self.holding = False
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_turn()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create the engine for `url` with the settings httprouter relies on."""
     url = normalize_url(url)
     if is_sqlite(url):
         engine = create_engine(
             url,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "check_same_thread": False,
+                "factory": _GatedConnection,
+            },
             **kwargs,
         )
-        _configure_sqlite(engine)
+        database = make_url(url).database
+        gate = WriteGate(database) if database and database != ":memory:" else None
+        _configure_sqlite(engine, gate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
@@ -52,11 +137,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, gate: WriteGate | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # We issue BEGIN ourselves (below), so the driver must not.
         dbapi_conn.isolation_level = None
+        dbapi_conn.gate = gate
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
@@ -70,8 +156,14 @@ def _configure_sqlite(engine: Engine) -> None:
         # writes can fail with "database is locked" without waiting for the busy timeout.
         if conn.get_execution_options().get("readonly"):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        dbapi_conn.take_turn()  # type: ignore[union-attr]
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi_conn.give_turn()  # type: ignore[union-attr]
+            raise
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -36,7 +36,10 @@ _PARAM_RE = re.compile(
     r"(?P<sep>=|%3D)(?P<value>[^&\s\"'#]*)"
 )
 _BEARER_RE = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_USERINFO_RE = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+# The lookbehind keeps this linear: a scheme can only start where a run of scheme characters does.
+_USERINFO_RE = re.compile(
+    r"(?<![a-z0-9+.-])(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@", re.IGNORECASE
+)
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:

@@ -57,9 +57,9 @@ class ServedRouter:
             if self.process.poll() is not None:
                 raise RuntimeError(f"serve exited early:\n{self.output()}")
             try:
-                requests.get(self.url + "/router/receive", timeout=1)
+                requests.get(self.url + "/router/receive", timeout=10)
                 return
-            except (requests.ConnectionError, requests.Timeout):
+            except requests.RequestException:
                 time.sleep(0.1)
         raise RuntimeError(f"serve did not answer within {timeout}s:\n{self.output()}")
 

@@ -103,3 +103,12 @@ def test_password_never_reaches_the_logs(secured, caplog):
     assert PASSWORD not in output  # ...without the password
     assert "modem-only-key" not in output
     assert "password=***" in output
+
+
+def test_redaction_of_a_huge_line_is_linear_and_correct():
+    from httprouter.redact import redact_text
+
+    line = "GET /router/receive?message=" + "x" * 1_000_000 + "&password=hunter2 http://u:pw@h/"
+    clean = redact_text(line)
+    assert "hunter2" not in clean and ":pw@" not in clean
+    assert clean.endswith("password=*** http://u:***@h/")

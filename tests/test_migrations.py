@@ -35,3 +35,33 @@ def test_sqlite_runs_in_wal_with_durable_commits(tmp_path):
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
     finally:
         engine.dispose()
+
+
+def test_sqlite_writers_take_turns_across_threads(tmp_path):
+    import threading
+
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path}/turns.sqlite3")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    errors = []
+
+    def writer():
+        try:
+            for _ in range(50):
+                with engine.begin() as conn:
+                    conn.execute(text("INSERT INTO t VALUES (1)"))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 400
+    engine.dispose()
+    assert errors == []
+    assert (tmp_path / "turns.sqlite3.lock").exists()

@@ -35,9 +35,13 @@ def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., A
     return register
 
 
+MAX_LOGGED_PATH = 2000  # a message can be 10,000 characters; the log line needs far less
+
+
 def _logged_path() -> str:
-    query = request.query_string.decode("utf-8", "backslashreplace")
-    return f"{request.path}?{query}" if query else request.path
+    query = request.query_string[:MAX_LOGGED_PATH].decode("utf-8", "backslashreplace")
+    path = f"{request.path}?{query}" if query else request.path
+    return path if len(request.query_string) <= MAX_LOGGED_PATH else path + "…"
 
 
 def init_app(app: Flask) -> None:
@@ -54,6 +58,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(receive_bp)
     for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
         app.register_blueprint(bp)
+    from .console import init_app as init_console
+
+    init_console(app)
 
     @app.before_request
     def _start() -> None:

@@ -17,8 +17,7 @@ def outbox() -> Response:
     params = request_params()
     backend = text_param(params, "backend") or None
     authorize(params, backend)
-    limit = int_param(params, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
-    assert limit is not None
+    limit = int_param(params, "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
     lease = claim(
         get_router().engine,
         lease_seconds=current_app.config["OUTBOX_LEASE_SECONDS"],

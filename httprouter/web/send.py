@@ -10,7 +10,7 @@ from ..errors import TooLongError, ValidationError
 from ..models import messages
 from ..serialize import message_json, select_messages
 from . import get_router, route
-from .params import authorize, int_param, request_params, text_param
+from .params import authorize, int_param, request_params, required_text
 
 bp = Blueprint("send", __name__)
 
@@ -20,8 +20,7 @@ MAX_RECIPIENTS = 1000
 @route(bp, "/router/send", methods=["POST"])
 def send() -> Response:
     params = request_params()
-    backend = text_param(params, "backend", required=True)
-    assert backend is not None
+    backend = required_text(params, "backend")
     authorize(params, backend)
     recipients = _recipients(params)
     text = _text(params)

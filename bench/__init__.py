@@ -1,0 +1,1 @@
+"""Benchmarks: httprouter against the framework's own ceiling, run by `bench/run`."""

@@ -1,0 +1,86 @@
+"""One message in full: its history, its push attempts, its parent and its replies; send again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, g, redirect, render_template, request
+from sqlalchemy import Connection, select
+from werkzeug.wrappers import Response
+
+from ...backends import delivery_mode
+from ...db import translate_errors
+from ...errors import NotFoundError
+from ...models import OUTGOING, STATUS_NAMES, delivery_attempts, status_changes
+from ...models import messages as m
+from ...redact import redact_text
+from ...serialize import select_messages
+from ...status import requeue
+from .. import get_router, route
+from . import console_blueprint
+from .security import safe_next
+
+bp = console_blueprint("console_detail")
+
+
+def _message(conn: Connection, message_id: int) -> Any:
+    row = conn.execute(select_messages().where(m.c.id == message_id)).first()
+    if row is None:
+        raise NotFoundError(f"no message with id {message_id}", field="id")
+    return row
+
+
+def _attempts(conn: Connection, message_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(delivery_attempts)
+        .where(delivery_attempts.c.message_id == message_id)
+        .order_by(delivery_attempts.c.number, delivery_attempts.c.id)
+    ).all()
+    # The dispatcher stores requests redacted already; redact again in case a secret slipped in.
+    return [
+        {**row._asdict(), "request": redact_text(row.request) if row.request else None}
+        for row in rows
+    ]
+
+
+@route(bp, "/messages/<int:message_id>")
+def message(message_id: int) -> str:
+    with get_router().read() as conn:
+        row = _message(conn, message_id)
+        history = conn.execute(
+            select(status_changes)
+            .where(status_changes.c.message_id == message_id)
+            .order_by(status_changes.c.at, status_changes.c.id)
+        ).all()
+        parent = None
+        if row.in_response_to_id is not None:
+            parent = conn.execute(select_messages().where(m.c.id == row.in_response_to_id)).first()
+        replies = conn.execute(
+            select_messages().where(m.c.in_response_to_id == message_id).order_by(m.c.id)
+        ).all()
+        attempts = _attempts(conn, message_id)
+    return render_template(
+        "console/detail.html",
+        message=row,
+        history=history,
+        attempts=attempts,
+        parent=parent,
+        replies=replies,
+        can_resend=row.direction == OUTGOING and row.status in ("E", "F"),
+    )
+
+
+@route(bp, "/messages/<int:message_id>/resend", methods=["POST"])
+def resend(message_id: int) -> Response:
+    router = get_router()
+    with router.read() as conn:
+        backend = _message(conn, message_id).backend
+    push = delivery_mode(current_app.config, backend) == "push"
+    with translate_errors(), router.engine.begin() as conn:
+        result = requeue(conn, message_id, push=push, detail={"by": g.console_user.username})
+    if result.changed:
+        flash(f"Message {message_id} is queued again.", "ok")
+    else:
+        status = STATUS_NAMES.get(result.old, result.old)
+        flash(f"Message {message_id} is {status}, not errored or failed: left alone.", "error")
+    return redirect(safe_next(request.form.get("next")))

@@ -1,0 +1,38 @@
+"""The message log at /router/console: newest first, filters in the URL, keyset paging.
+
+The page refreshes its table every few seconds from `?partial=1` (the same filters and cursor),
+so an operator can leave it open.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from ...models import STATUS_NAMES, backends
+from .. import get_router, route
+from . import console_blueprint
+from .logquery import log_page, parse_filters
+
+bp = console_blueprint("console_log")
+
+REFRESH_SECONDS = 5
+
+
+@route(bp, "")
+def index() -> str:
+    filters = parse_filters(request.args)
+    router = get_router()
+    with router.read() as conn:
+        page = log_page(conn, filters)
+        if request.args.get("partial"):
+            return render_template("console/_log_rows.html", page=page, filters=filters)
+        backend_names = conn.execute(select(backends.c.name).order_by(backends.c.name)).scalars()
+        return render_template(
+            "console/log.html",
+            page=page,
+            filters=filters,
+            backend_names=list(backend_names),
+            statuses=STATUS_NAMES,
+            refresh_seconds=REFRESH_SECONDS,
+        )

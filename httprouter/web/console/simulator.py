@@ -1,0 +1,91 @@
+"""The phone simulator (the legacy "message tester"): text the router as sender X on a backend.
+
+The message goes through `router.receive`, exactly like a gateway's; the thread shows what the
+apps answered, and the page polls for replies created later.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from sqlalchemy import Connection, and_, select
+from werkzeug.wrappers import Response
+
+from ...errors import ValidationError
+from ...messages import Connection as Link
+from ...models import backends, connections
+from ...models import messages as m
+from ...serialize import select_messages
+from .. import get_router, route
+from . import console_blueprint, form_text
+from .logquery import MAX_FILTER_LENGTH
+
+bp = console_blueprint("console_simulator")
+
+DEFAULT_BACKEND = "console"
+DEFAULT_SENDER = "+12065551212"
+THREAD_LENGTH = 100
+POLL_SECONDS = 2
+
+
+def _who(values: Any) -> tuple[str, str]:
+    backend = (values.get("backend") or DEFAULT_BACKEND).strip()
+    sender = (values.get("sender") or DEFAULT_SENDER).strip()
+    for name, value in (("backend", backend), ("sender", sender)):
+        if len(value) > MAX_FILTER_LENGTH:
+            raise ValidationError(
+                f"{name} is longer than {MAX_FILTER_LENGTH} characters", field=name
+            )
+    return backend, sender
+
+
+def thread(conn: Connection, backend: str, identity: str, after: int = 0) -> list[Any]:
+    """Return the last messages to and from `identity` on `backend`, oldest first."""
+    link = conn.execute(
+        select(connections.c.id)
+        .join(backends, backends.c.id == connections.c.backend_id)
+        .where(and_(backends.c.name == backend, connections.c.identity == identity))
+    ).scalar()
+    if link is None:
+        return []
+    rows = conn.execute(
+        select_messages()
+        .where(m.c.connection_id == link, m.c.id > after)
+        .order_by(m.c.id.desc())
+        .limit(THREAD_LENGTH)
+    ).all()
+    return list(reversed(rows))
+
+
+@route(bp, "/simulator", methods=["GET", "POST"])
+def simulator() -> Response | str:
+    router = get_router()
+    backend, sender = _who(request.values)
+    if request.method == "POST":
+        text = form_text()
+        router.receive(text, Link(backend, sender))
+        return redirect(url_for(".simulator", backend=backend, sender=sender))
+    identity = router.normalize_identity(sender)
+    with router.read() as conn:
+        rows = thread(conn, backend, identity)
+    return render_template(
+        "console/simulator.html",
+        backend=backend,
+        sender=sender,
+        identity=identity,
+        rows=rows,
+        poll_seconds=POLL_SECONDS,
+    )
+
+
+@route(bp, "/simulator/thread")
+def simulator_thread() -> str:
+    router = get_router()
+    backend, sender = _who(request.args)
+    after = request.args.get("after", "0")
+    if not after.isdigit():
+        raise ValidationError("after must be a message id", field="after")
+    with router.read() as conn:
+        rows = thread(conn, backend, router.normalize_identity(sender), int(after))
+    return render_template("console/_thread.html", rows=rows)
