@@ -352,8 +352,7 @@ class Dispatcher:
 
     def _wait_for_slot(self, backend: PushBackend) -> bool:
         """Wait for this backend's next send slot (shared by every dispatcher); False if stopped."""
-        assert backend.rate_limit
-        interval = timedelta(seconds=1 / backend.rate_limit)
+        interval = timedelta(seconds=1 / (backend.rate_limit or 1))
         now = clock.now()
         with self.engine.begin() as conn:
             stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(send_slots)

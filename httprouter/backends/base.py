@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 PERMANENT_STATUSES = (400, 401, 403, 404, 413, 422)
 BODY_KEPT = 500  # characters of a gateway's answer kept in the attempt log
 RETRY_AFTER_MAX = 24 * 3600.0
+_JITTER = secrets.SystemRandom()
 
 
 class Outcome(StrEnum):
@@ -220,7 +221,7 @@ class PushBackend:
         if retry_after is not None:
             return max(retry_after, 0.0)
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** max(attempt - 1, 0))
-        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+        return _JITTER.uniform(ceiling / 2, ceiling)
 
     def close(self) -> None:
         """Close the backend's connections."""

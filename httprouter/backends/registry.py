@@ -51,7 +51,8 @@ def build_backend(config: Mapping[str, Any], name: str) -> PushBackend | None:
             options = _options(default, shared_only=bool(default and default.get("ENGINE")))
         options.setdefault("method", config.get("ROUTER_HTTP_METHOD") or "GET")
         return HttpBackend(name, url=template, **options)
-    assert default is not None  # delivery_mode said push: BACKENDS["default"] has an ENGINE
+    if default is None or not default.get("ENGINE"):  # delivery_mode said push: it has one
+        raise ConfigError(f"no push configuration for backend {name!r}", field="BACKENDS")
     return _instantiate(default["ENGINE"], name, _options(default))
 
 
