@@ -40,9 +40,11 @@ def build_router(config: Mapping[str, Any]) -> Any:
     from .db import make_engine
     from .logsetup import config_secrets, install_redaction
     from .router import Router
+    from .wakeup import install_notifier
 
     install_redaction(config_secrets(config))
     router = Router(make_engine(config["DATABASE_URL"]), dict(config))
+    install_notifier(router)
     try:
         router.apps = load_apps(config["SMS_APPS"], router)
     except Exception:

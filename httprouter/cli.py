@@ -1,4 +1,4 @@
-"""The `httprouter` command: serve, db upgrade/check, send."""
+"""The `httprouter` command: serve, worker, db upgrade/check, send, resend."""
 
 from __future__ import annotations
 
@@ -78,6 +78,10 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
         ", ".join(apps) or "(none)",
         extra={"event": "start"},
     )
+    dispatcher = None
+    if config["EMBEDDED_DISPATCHER"]:
+        _check_backends(config)
+        dispatcher = _start_embedded_dispatcher(config, port)
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -96,6 +100,8 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
             self.cfg.set("logger_class", gunicorn_logger_class(config["LOG_FORMAT"]))
             if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24
                 self.cfg.set("control_socket_disable", True)
+            if dispatcher is not None:
+                self.cfg.set("on_exit", lambda _arbiter: _stop_child(dispatcher))
 
         def load(self) -> Any:
             from . import create_app
@@ -125,6 +131,130 @@ def _metrics_dir() -> str | None:
     made = tempfile.mkdtemp(prefix="httprouter-metrics-")
     metrics.use_multiprocess_dir(made)
     return made
+
+
+def _check_backends(config: dict[str, Any]) -> None:
+    """Build every configured push backend now, so a bad option stops start-up naming it."""
+    from .backends.registry import BackendRegistry
+
+    try:
+        BackendRegistry(config).check()
+    except HttpRouterError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+def _start_embedded_dispatcher(config: dict[str, Any], port: int) -> Any:
+    """Start `httprouter worker` as a child process that stops with serve (never a thread in
+    gunicorn's arbiter, which forks the web workers)."""
+    import os
+
+    # Starts this package's own worker with this interpreter: no untrusted input.
+    import subprocess  # nosec B404
+
+    env = dict(os.environ)
+    if not config["PUBLIC_URL"]:
+        env["HTTPROUTER_PORT"] = str(port)  # delivery-report URLs point at this server
+    command = [sys.executable, "-m", "httprouter.cli", "worker", "--parent", str(os.getpid())]
+    click.echo("dispatcher: embedded (EMBEDDED_DISPATCHER = True)")
+    return subprocess.Popen(command, env=env)  # nosec B603
+
+
+def _stop_child(process: Any) -> None:
+    import signal
+    import subprocess  # nosec B404
+
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    except ChildProcessError:  # gunicorn's arbiter already reaped it
+        pass
+
+
+@main.command()
+@click.option(
+    "--concurrency",
+    type=int,
+    default=None,
+    help="Concurrent sends (default: DISPATCHER_CONCURRENCY).",
+)
+@click.option("--backends", "names", default=None, help="Only these backends, comma-separated.")
+@click.option("--parent", type=int, default=None, hidden=True, help="Exit when this process dies.")
+def worker(concurrency: int | None, names: str | None, parent: int | None) -> None:
+    """Push queued messages to their gateways until stopped (SIGTERM finishes sends in flight)."""
+    import os
+    import signal
+    import threading
+
+    from . import build_router
+    from .dispatch import Dispatcher
+
+    config = _config()
+    if concurrency is not None and concurrency < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--concurrency")
+    only = [n.strip() for n in names.split(",") if n.strip()] if names else None
+    router = build_router(config)
+    try:
+        dispatcher = Dispatcher(router, concurrency=concurrency, backends_only=only)
+    except HttpRouterError as exc:
+        router.engine.dispose()
+        raise click.ClickException(exc.message) from exc
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("dispatcher stopping (signal %d): finishing sends in flight", signum)
+        dispatcher.stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if parent is not None:
+
+        def _watch_parent() -> None:
+            while not dispatcher.stop.wait(1.0):
+                if os.getppid() != parent:
+                    log.warning("httprouter serve is gone; the dispatcher stops")
+                    dispatcher.stop.set()
+
+        threading.Thread(target=_watch_parent, daemon=True).start()
+    try:
+        dispatcher.run()
+    except HttpRouterError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        router.engine.dispose()
+
+
+@main.command()
+@click.option(
+    "--status",
+    "statuses",
+    type=click.Choice(["F", "E"]),
+    multiple=True,
+    help="Which messages (repeatable; default F).",
+)
+@click.option("--backend", default=None, help="Only this backend.")
+@click.option(
+    "--since", default=None, help="Only messages created since (ISO date/time, or 2h, 30m, 1d)."
+)
+def resend(statuses: tuple[str, ...], backend: str | None, since: str | None) -> None:
+    """Queue failed (or errored) outbound messages again, with a fresh attempt budget."""
+    from . import build_router
+    from .resend import parse_since, requeue_matching
+
+    config = _config()
+    try:
+        start = parse_since(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    router = build_router(config)
+    try:
+        count = requeue_matching(router, list(statuses) or ["F"], backend, start)
+    except HttpRouterError as exc:
+        raise click.ClickException(exc.message) from exc
+    finally:
+        router.engine.dispose()
+    click.echo(f"queued {count} message(s) again")
 
 
 @main.group()

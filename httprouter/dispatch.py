@@ -1,0 +1,424 @@
+"""The dispatcher: claims due push messages from SQL, sends them, and records what happened.
+
+This is the one place that moves outbound messages from Q/E to S, E or F. The message table is
+the queue: a dispatcher claims rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock
+serialises claims) by writing its name and a claim expiry on them. A dispatcher that dies keeps
+nothing: its claims expire after CLAIM_SECONDS and another dispatcher takes them. Delivery is
+therefore at least once: a message whose send was in flight when its dispatcher was killed is
+sent again, with the same message id, so a gateway can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+
+from . import clock, metrics
+from .backends.base import OutboundMessage, Outcome, PreparedRequest, PushBackend, SendResult
+from .backends.registry import BackendRegistry
+from .errors import HttpRouterError
+from .models import (
+    ERRORED,
+    FAILED,
+    OUTGOING,
+    QUEUED,
+    SENT,
+    backends,
+    delivery_attempts,
+    messages,
+    send_slots,
+)
+from .serialize import select_messages
+from .status import change_status
+from .tokens import message_token
+from .wakeup import Waker
+
+log = logging.getLogger(__name__)
+
+IDLE_CHECK_SECONDS = 1.0  # longest sleep without looking at the table (missed wake-ups)
+BROKEN_CONFIG_RETRY_SECONDS = 60.0  # a backend that cannot be built is tried again this late
+DB_DOWN_PAUSE_SECONDS = 0.5  # first pause after the database fails to answer
+DB_DOWN_PAUSE_MAX = 15.0  # the pause doubles per failure up to this
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A message this dispatcher holds, with what its backend needs to push it."""
+
+    message: OutboundMessage
+    attempts: int
+
+
+def default_public_url(config: dict[str, Any]) -> str:
+    """The base URL gateways reach the router at: PUBLIC_URL, or loopback on PORT."""
+    return (config.get("PUBLIC_URL") or f"http://127.0.0.1:{config['PORT']}").rstrip("/")
+
+
+def worker_name() -> str:
+    """A name for this dispatcher, unique across hosts and restarts."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    """Pushes due outbound messages of push backends, `concurrency` at a time."""
+
+    def __init__(
+        self,
+        router: Any,
+        *,
+        concurrency: int | None = None,
+        backends_only: list[str] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.router = router
+        self.engine = router.engine
+        self.config = router.config
+        self.concurrency = max(1, concurrency or self.config["DISPATCHER_CONCURRENCY"])
+        self.backends_only = backends_only or None
+        self.name = name or worker_name()
+        self.claim_seconds = float(self.config["CLAIM_SECONDS"])
+        self.public_url = default_public_url(self.config)
+        self.registry = BackendRegistry(self.config)
+        self.waker = Waker(self.engine)
+        self.stop = threading.Event()
+        self._db_failures = 0
+        router.on_push_queued(self.waker.poke)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Claim and push until `stop` is set; then finish sends in flight and release the rest."""
+        log.info("dispatcher %s started (concurrency %d)", self.name, self.concurrency)
+        self.registry.check()
+        inflight: set[Future[None]] = set()
+        try:
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="push") as pool:
+                while not self.stop.is_set():
+                    inflight = {f for f in inflight if not f.done()}
+                    free = self.concurrency - len(inflight)
+                    claimed = self._claim_safely(free) if free else []
+                    for item in claimed:
+                        future = pool.submit(self.deliver, item)
+                        future.add_done_callback(self._finished)
+                        inflight.add(future)
+                    if inflight and len(inflight) == self.concurrency:
+                        wait(inflight, timeout=IDLE_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                    elif not claimed:
+                        self.waker.wait(self._idle_seconds(), self.stop)
+        finally:
+            released = self.release_all()
+            self.waker.close()
+            self.registry.close()
+            log.info("dispatcher %s stopped; released %d unsent claim(s)", self.name, released)
+
+    def _finished(self, future: Future[None]) -> None:
+        error = future.exception()
+        if error is not None:
+            log.error("push failed unexpectedly: %r; the claim expires and it is retried", error)
+        self.waker.poke()
+
+    def run_until_idle(self, timeout: float = 30.0) -> int:
+        """Push everything due now, one at a time, and return how many attempts were made."""
+        deadline = clock.now() + timedelta(seconds=timeout)
+        done = 0
+        while clock.now() < deadline:
+            claimed = self.claim(self.concurrency)
+            if not claimed:
+                break
+            for item in claimed:
+                self.deliver(item)
+                done += 1
+        return done
+
+    def _claim_safely(self, limit: int) -> list[Claimed]:
+        try:
+            claimed = self.claim(limit)
+        except (DBAPIError, HttpRouterError) as exc:
+            self._db_failures += 1
+            pause = min(DB_DOWN_PAUSE_MAX, DB_DOWN_PAUSE_SECONDS * 2 ** (self._db_failures - 1))
+            log.warning(
+                "dispatcher cannot claim messages (failure %d, next try in %.1f s): %s",
+                self._db_failures,
+                pause,
+                type(exc).__name__,
+                extra={"event": "db_unavailable"},
+            )
+            self.stop.wait(pause)
+            return []
+        if self._db_failures:
+            log.info(
+                "dispatcher reconnected after %d failures",
+                self._db_failures,
+                extra={"event": "db_recovered"},
+            )
+            self._db_failures = 0
+        return claimed
+
+    def _idle_seconds(self) -> float:
+        """How long to sleep: until the next retry is due, at most IDLE_CHECK_SECONDS."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(readonly=True)
+                with conn.begin():
+                    due = conn.execute(
+                        select(func.min(messages.c.next_attempt_at)).where(
+                            messages.c.status.in_([QUEUED, ERRORED]),
+                            messages.c.next_attempt_at.is_not(None),
+                            messages.c.lease_owner.is_(None),
+                        )
+                    ).scalar()
+        except DBAPIError:
+            return IDLE_CHECK_SECONDS
+        if due is None:
+            return IDLE_CHECK_SECONDS
+        return min(max((due - clock.now()).total_seconds(), 0.0), IDLE_CHECK_SECONDS)
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    def claim(self, limit: int) -> list[Claimed]:
+        """Take up to `limit` due messages, highest priority and oldest first."""
+        now = clock.now()
+        due = select(messages.c.id).where(
+            messages.c.direction == OUTGOING,
+            messages.c.status.in_([QUEUED, ERRORED]),
+            messages.c.next_attempt_at <= now,
+            or_(messages.c.lease_expires_at.is_(None), messages.c.lease_expires_at < now),
+        )
+        if self.backends_only:
+            names = select(backends.c.id).where(backends.c.name.in_(self.backends_only))
+            due = due.where(messages.c.backend_id.in_(names))
+        due = due.order_by(
+            messages.c.priority.desc(), messages.c.next_attempt_at, messages.c.id
+        ).limit(limit)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            ids = list(conn.execute(due).scalars())
+            if not ids:
+                return []
+            expires = now + timedelta(seconds=self.claim_seconds)
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids))
+                .values(lease_owner=self.name, lease_expires_at=expires)
+            )
+            rows = conn.execute(select_messages().where(messages.c.id.in_(ids))).all()
+            parents = self._parent_fields(conn, [r.in_response_to_id for r in rows])
+        rows.sort(key=lambda r: ids.index(r.id))
+        return [self._claimed(row, parents) for row in rows]
+
+    def _parent_fields(self, conn: Connection, ids: list[int | None]) -> dict[int, dict[str, Any]]:
+        wanted = [i for i in ids if i is not None]
+        if not wanted:
+            return {}
+        found = conn.execute(
+            select(messages.c.id, messages.c.fields).where(messages.c.id.in_(wanted))
+        )
+        return {row.id: row.fields or {} for row in found}
+
+    def _claimed(self, row: Any, parents: dict[int, dict[str, Any]]) -> Claimed:
+        fields = row.fields or {}
+        # Reply from the number the sender wrote to (Kannel's %P), unless the message says.
+        sender = fields.get("sender") or parents.get(row.in_response_to_id, {}).get("to") or ""
+        return Claimed(
+            OutboundMessage(
+                id=row.id,
+                backend=row.backend,
+                recipient=row.identity,
+                text=row.text,
+                dlr_url=self.dlr_url(row.id),
+                sender=str(sender),
+                priority=row.priority or 0,
+                attempt=(row.attempts or 0) + 1,
+            ),
+            row.attempts or 0,
+        )
+
+    def _token(self, message_id: int) -> str:
+        return message_token(self.router.signing_key, message_id)
+
+    def dlr_url(self, message_id: int) -> str:
+        """Our /router/delivered URL for a message, signed, with Kannel's `%d` for the status."""
+        query = urlencode({"message_id": message_id, "token": self._token(message_id)})
+        return f"{self.public_url}/router/delivered?{query}&status=%d"
+
+    def release_all(self) -> int:
+        """Give back every claim this dispatcher holds on a message it has not pushed."""
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(
+                    update(messages)
+                    .where(messages.c.lease_owner == self.name)
+                    .values(lease_owner=None, lease_expires_at=None)
+                ).rowcount
+        except DBAPIError:
+            log.warning("could not release claims; they expire in %ss", self.claim_seconds)
+            return 0
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def deliver(self, item: Claimed) -> None:
+        """Push one claimed message and record the attempt and its outcome."""
+        message = item.message
+        try:
+            backend = self.registry.get(message.backend)
+            request = backend.prepare_request(message) if backend is not None else None
+        except (HttpRouterError, KeyError, ValueError, TypeError) as exc:
+            log.error("backend %s cannot push message %s: %s", message.backend, message.id, exc)
+            self._hold(message, f"backend misconfigured: {exc}")
+            return
+        if backend is None or request is None:
+            self._to_outbox(message)
+            return
+        if backend.rate_limit and not self._wait_for_slot(backend):
+            self._release(message.id)
+            return
+        if self.stop.is_set():  # stopping: do not start a new send
+            self._release(message.id)
+            return
+        started = clock.now()
+        result = backend.send(request)
+        metrics.observe_push(message.backend, (clock.now() - started).total_seconds())
+        self.record(item, backend, request, result, started)
+
+    def record(
+        self,
+        item: Claimed,
+        backend: PushBackend,
+        request: PreparedRequest,
+        result: SendResult,
+        started: datetime,
+    ) -> None:
+        """Write the attempt and move the message to S, E (with its next attempt) or F."""
+        message = item.message
+        now = clock.now()
+        attempt = item.attempts + 1
+        outcome = result.outcome
+        if outcome is Outcome.RETRY and attempt >= backend.max_attempts:
+            outcome = Outcome.FAILED
+        detail: dict[str, Any] = {
+            "attempt": attempt,
+            "http_status": result.status_code,
+            "worker": self.name,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(delivery_attempts).values(
+                    message_id=message.id,
+                    number=attempt,
+                    worker=self.name,
+                    started_at=started,
+                    finished_at=now,
+                    request=request.redacted((*backend.secrets, self._token(message.id))),
+                    response_status=result.status_code,
+                    response_body=result.body,
+                    error=result.error,
+                    outcome=outcome.value,
+                )
+            )
+            values: dict[str, Any]
+            if outcome is Outcome.SENT:
+                values = {"error": None, "next_attempt_at": None}
+                change_status(conn, message.id, SENT, "pushed", detail=detail, values=values)
+            elif outcome is Outcome.RETRY:
+                delay = backend.backoff(attempt, result.retry_after)
+                values = {"error": result.error, "next_attempt_at": now + timedelta(seconds=delay)}
+                detail["retry_in"] = round(delay, 3)
+                change_status(
+                    conn, message.id, ERRORED, "push failed", detail=detail, values=values
+                )
+            else:
+                values = {"error": result.error, "next_attempt_at": None}
+                change_status(conn, message.id, FAILED, "push failed", detail=detail, values=values)
+            # Whatever the status became (a delivery report may have got here first and moved it
+            # on), the attempt counts, a 2xx sets sent_at, and our claim ends.
+            mine = messages.c.lease_owner == self.name
+            sent: dict[str, Any] = {}
+            if outcome is Outcome.SENT:
+                sent["sent_at"] = func.coalesce(
+                    messages.c.sent_at, literal(now, messages.c.sent_at.type)
+                )
+            conn.execute(
+                update(messages)
+                .where(messages.c.id == message.id)
+                .values(
+                    attempts=attempt,
+                    **sent,
+                    lease_owner=case((mine, None), else_=messages.c.lease_owner),
+                    lease_expires_at=case((mine, None), else_=messages.c.lease_expires_at),
+                )
+            )
+        log.info(
+            "pushed message %s to %s: %s",
+            message.id,
+            message.backend,
+            outcome.value,
+            extra={"message_id": message.id, "backend": message.backend, "worker": self.name},
+        )
+
+    def _wait_for_slot(self, backend: PushBackend) -> bool:
+        """Wait for this backend's next send slot (shared by every dispatcher); False if stopped."""
+        interval = timedelta(seconds=1 / (backend.rate_limit or 1))
+        now = clock.now()
+        with self.engine.begin() as conn:
+            stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(send_slots)
+            conn.execute(stmt.values(backend=backend.name, next_at=now).on_conflict_do_nothing())
+            query = select(send_slots.c.next_at).where(send_slots.c.backend == backend.name)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update()
+            slot = max(conn.execute(query).scalar_one(), now)
+            conn.execute(
+                update(send_slots)
+                .where(send_slots.c.backend == backend.name)
+                .values(next_at=slot + interval)
+            )
+        delay = (slot - clock.now()).total_seconds()
+        return not (delay > 0 and self.stop.wait(delay))
+
+    def _clear_claim(self, conn: Connection, message_id: int) -> None:
+        conn.execute(
+            update(messages)
+            .where(and_(messages.c.id == message_id, messages.c.lease_owner == self.name))
+            .values(lease_owner=None, lease_expires_at=None)
+        )
+
+    def _release(self, message_id: int) -> None:
+        with self.engine.begin() as conn:
+            self._clear_claim(conn, message_id)
+
+    def _hold(self, message: OutboundMessage, error: str) -> None:
+        """Keep a message the backend cannot push now; it is tried again later, never dropped."""
+        later = clock.now() + timedelta(seconds=BROKEN_CONFIG_RETRY_SECONDS)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id == message.id)
+                .values(error=error[:500], next_attempt_at=later)
+            )
+            self._clear_claim(conn, message.id)
+
+    def _to_outbox(self, message: OutboundMessage) -> None:
+        """A message whose backend is now pulled: hand it to the outbox instead."""
+        log.warning(
+            "backend %s is not a push backend; message %s goes to the outbox",
+            message.backend,
+            message.id,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(messages).where(messages.c.id == message.id).values(next_attempt_at=None)
+            )
+            self._clear_claim(conn, message.id)
