@@ -449,6 +449,9 @@ class Router:
         if not isinstance(raw, str):
             raise ValidationError(f"{field_name} must be a string", field=field_name)
         identity = self.normalize_identity(raw)
+        if any(ch < " " or ch == "\x7f" for ch in identity):
+            # A recipient goes into gateway URLs and headers: no CR, LF or other controls.
+            raise ValidationError(f"{field_name} contains control characters", field=field_name)
         if not identity or not identity.strip():
             raise ValidationError(f"{field_name} is empty", field=field_name)
         if len(identity) > MAX_IDENTITY_LENGTH:
