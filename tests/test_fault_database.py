@@ -88,3 +88,47 @@ def test_outage_gives_503_then_recovers_by_itself(own_postgres, tmp_path):
     assert half == 0  # every stored inbound message has its reply
     assert g2 == 1
     assert inbound == 3  # g1, the first 200 after recovery, g2
+
+
+def test_dispatcher_rides_out_the_outage_and_pushes_after_it(own_postgres, tmp_path):
+    from tests.gateway import Gateway
+
+    engine = make_engine(own_postgres.url)
+    upgrade(engine)
+    engine.dispose()
+    gateway = Gateway()
+    template = gateway.url + "/send?to=%(recipient)s&text=%(text)s&id=%(id)s"
+    server = ServedRouter(
+        tmp_path,
+        {
+            "DATABASE_URL": own_postgres.url,
+            "ROUTER_URL": template,
+            "SMS_APPS": ["httprouter.apps.echo.EchoApp"],
+        },
+        "--workers",
+        "1",
+        "--no-migrate",
+    )
+    try:
+        assert receive(server.url, 1)[0] == 200
+        assert gateway.wait_for(1, timeout=30)
+
+        own_postgres.stop("immediate")
+        time.sleep(6)  # the dispatcher notices and backs off
+        assert receive(server.url, 2)[0] == 503
+        own_postgres.start()
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and receive(server.url, 3)[0] != 200:
+            time.sleep(0.5)
+        assert gateway.wait_for(2, timeout=60), "the reply after the outage was not pushed"
+        assert server.process.poll() is None
+    finally:
+        server.stop()
+        gateway.close()
+    log = server.output()
+    # a bounded, growing reconnect backoff in the logs, then recovery without a restart
+    assert "dispatcher cannot claim messages (failure 1, next try in 0.5 s)" in log
+    assert "dispatcher cannot claim messages (failure 2, next try in 1.0 s)" in log
+    assert "dispatcher reconnected after" in log
+    assert len(gateway.seen) == len(gateway.ids) == 2  # the reply before and the one after
