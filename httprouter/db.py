@@ -69,6 +69,12 @@ class WriteGate:
             self._thread_lock.release()
             raise
 
+    def close(self) -> None:
+        """Close the lock file (the engine was disposed)."""
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
     def release(self) -> None:
         """Give the write turn to the next writer."""
         try:
@@ -128,6 +134,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = make_url(url).database
         gate = WriteGate(database) if database and database != ":memory:" else None
         _configure_sqlite(engine, gate)
+        if gate is not None:
+            event.listen(engine, "engine_disposed", lambda _engine: gate.close())
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
