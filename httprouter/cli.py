@@ -155,7 +155,7 @@ def _start_embedded_dispatcher(config: dict[str, Any], port: int) -> Any:
     if not config["PUBLIC_URL"]:
         env["HTTPROUTER_PORT"] = str(port)  # delivery-report URLs point at this server
     command = [sys.executable, "-m", "httprouter.cli", "worker", "--parent", str(os.getpid())]
-    click.echo("dispatcher: embedded (EMBEDDED_DISPATCHER = True)")
+    log.info("dispatcher: embedded (EMBEDDED_DISPATCHER = True)", extra={"event": "start"})
     return subprocess.Popen(command, env=env)  # nosec B603
 
 
