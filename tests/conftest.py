@@ -19,6 +19,7 @@ from httprouter import create_app
 from httprouter.router import Router
 
 from .dbs import PG_ENV, PostgresDatabase, SqliteTemplate, pg_admin_url
+from .gateway import Gateway
 
 ECHO = "httprouter.apps.echo.EchoApp"
 
@@ -103,3 +104,18 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def router(app: Flask) -> Router:
     return app.extensions["httprouter"]
+
+
+@pytest.fixture
+def gateway() -> Iterator[Callable[..., Gateway]]:
+    """Start scripted loopback gateways (tests/gateway.py); all are closed after the test."""
+    made: list[Gateway] = []
+
+    def start(script: Any = None, default: Any = None) -> Gateway:
+        gw = Gateway(script, default)
+        made.append(gw)
+        return gw
+
+    yield start
+    for gw in made:
+        gw.close()

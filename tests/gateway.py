@@ -10,6 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# A Kannel-style sendsms template for ROUTER_URL, appended to a Gateway's url.
+TEMPLATE = "/cgi-bin/sendsms?to=%(recipient)s&text=%(text)s&smsc=%(backend)s&id=%(id)s"
+
 
 @dataclass
 class Answer:

@@ -14,25 +14,10 @@ from httprouter.dispatch import Dispatcher
 from httprouter.models import delivery_attempts, messages, status_changes
 from httprouter.tokens import message_token
 
-from .gateway import Answer, Gateway
+from .gateway import TEMPLATE, Answer
 from .servers import free_port
 
 FAST = {"backoff_base": 5, "backoff_max": 10, "timeout": 5}
-TEMPLATE = "/cgi-bin/sendsms?to=%(recipient)s&text=%(text)s&smsc=%(backend)s&id=%(id)s"
-
-
-@pytest.fixture
-def gateway():
-    made = []
-
-    def start(script=None, default=None):
-        gw = Gateway(script, default)
-        made.append(gw)
-        return gw
-
-    yield start
-    for gw in made:
-        gw.close()
 
 
 def history(router, message_id):

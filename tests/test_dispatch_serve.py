@@ -20,25 +20,10 @@ from httprouter.cli import main
 from httprouter.db import make_engine
 from httprouter.models import delivery_attempts, messages
 
-from .gateway import Answer, Gateway
+from .gateway import TEMPLATE, Answer
 from .servers import ServedRouter
 
 ECHO = "httprouter.apps.echo.EchoApp"
-TEMPLATE = "/cgi-bin/sendsms?to=%(recipient)s&text=%(text)s&smsc=%(backend)s&id=%(id)s"
-
-
-@pytest.fixture
-def gateway():
-    made = []
-
-    def start(script=None, default=None):
-        gw = Gateway(script, default)
-        made.append(gw)
-        return gw
-
-    yield start
-    for gw in made:
-        gw.close()
 
 
 def env_for(settings):

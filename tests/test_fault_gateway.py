@@ -13,23 +13,7 @@ from httprouter.dispatch import Dispatcher
 from httprouter.errors import ValidationError
 from httprouter.models import delivery_attempts, messages
 
-from .gateway import Answer, Gateway
-
-TEMPLATE = "/cgi-bin/sendsms?to=%(recipient)s&text=%(text)s&smsc=%(backend)s&id=%(id)s"
-
-
-@pytest.fixture
-def gateway():
-    made = []
-
-    def start(script=None, default=None):
-        gw = Gateway(script, default)
-        made.append(gw)
-        return gw
-
-    yield start
-    for gw in made:
-        gw.close()
+from .gateway import TEMPLATE, Answer
 
 
 def test_outage_longer_than_the_first_retries_ends_sent_not_failed(make_app, gateway):
