@@ -142,17 +142,10 @@ def count_app_error(app: str) -> None:
     APP_ERRORS.labels(app).inc()
 
 
-def count_status(conn: Connection, message_id: int, new: str) -> None:
+def count_status(conn: Connection, backend: str, new: str) -> None:
     """Count a move to sent, delivered or failed once the transaction on `conn` commits."""
     counter = STATUS_COUNTERS.get(new)
-    if counter is None:
-        return
-    backend = conn.execute(
-        select(backends.c.name)
-        .join(messages, messages.c.backend_id == backends.c.id)
-        .where(messages.c.id == message_id)
-    ).scalar()
-    if backend is not None:
+    if counter is not None:
         after_commit(conn, lambda: counter.labels(backend).inc())
 
 

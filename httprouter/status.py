@@ -24,6 +24,7 @@ from .models import (
     QUEUED,
     RECEIVED,
     SENT,
+    backends,
     messages,
     status_changes,
 )
@@ -91,12 +92,18 @@ def change_status(
     Call inside a transaction; on PostgreSQL the row is locked until it commits. `values` are
     extra columns written only when the status moves (sent_at, delivered_at, ...).
     """
-    query = select(messages.c.status).where(messages.c.id == message_id)
+    # The backend's name comes in the same read, for the metrics; only the message row is locked.
+    query = (
+        select(messages.c.status, backends.c.name)
+        .join(backends, backends.c.id == messages.c.backend_id)
+        .where(messages.c.id == message_id)
+    )
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    old = conn.execute(query).scalar()
-    if old is None:
+        query = query.with_for_update(of=messages)
+    row = conn.execute(query).first()
+    if row is None:
         raise NotFoundError(f"no message with id {message_id}", field="message_id")
+    old, backend = row
     if not (force or can_move(old, new)):
         record(conn, message_id, old, old, cause, {**(detail or {}), "ignored": new})
         return StatusResult(message_id, old, old, False)
@@ -107,7 +114,7 @@ def change_status(
     )
     record(conn, message_id, old, new, cause, detail)
     if old != new:
-        metrics.count_status(conn, message_id, new)
+        metrics.count_status(conn, backend, new)
     return StatusResult(message_id, old, new, old != new)
 
 
