@@ -299,17 +299,14 @@ class Router:
             run_incoming(self.apps, msg)
 
         done = clock.now()
-        error = "; ".join(msg.errors) or None
-        tx.conn.execute(_SET_HANDLED, {"message_id": message_id, "done": done, "errors": error})
         detail: dict[str, Any] = {}
         if msg.handled_by:
             detail["handled_by"] = msg.handled_by
         if msg.filtered_by:
             detail["filtered_by"] = msg.filtered_by
         if msg.errors:
-            detail["errors"] = msg.errors
+            detail["errors"] = list(msg.errors)
         self._record(tx, message_id, RECEIVED, HANDLED, "apps", done, detail or None)
-        row.update(status=HANDLED, updated_at=done, error=error)
 
         responses = []
         for reply in msg.responses:
@@ -322,11 +319,11 @@ class Router:
                     self._connection_id(tx, reply_backend_id, reply.connection.identity),
                 )
             responses.append(self._store_outgoing(tx, reply, reply_backend_id, msg.errors))
-        if msg.errors and error != "; ".join(msg.errors):
-            # An outgoing hook failed too: keep the inbound record complete.
-            error = "; ".join(msg.errors)
-            tx.conn.execute(update(messages).where(messages.c.id == message_id).values(error=error))
-            row["error"] = error
+
+        # One update once the replies are stored, so errors of outgoing hooks are on it too.
+        error = "; ".join(msg.errors) or None
+        tx.conn.execute(_SET_HANDLED, {"message_id": message_id, "done": done, "errors": error})
+        row.update(status=HANDLED, updated_at=done, error=error)
 
         row.update(backend=connection.backend, identity=connection.identity)
         metrics.after_commit(

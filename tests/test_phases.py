@@ -180,3 +180,12 @@ def test_app_options_are_passed_to_configure(make_app):
         SMS_APPS=[{"ENGINE": "tests.apps.Registry", "greeting": "karibu"}]
     ).extensions["httprouter"]
     assert router.receive("x", ("k", "1")).responses[0]["text"] == "karibu"
+
+
+def test_outgoing_hook_error_is_recorded_on_the_inbound_message(make_app, recorders):
+    recorders.B.respond_in_handle = "reply"
+    recorders.A.raise_in = ("outgoing",)
+    router, result = receive(make_app)
+    assert result.responses[0]["status"] == "Q"  # the error does not cancel the reply
+    assert "A.outgoing: RuntimeError" in result.message["error"]
+    assert "A.outgoing: RuntimeError" in router.message_json(result.message["id"])["error"]
