@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -25,7 +25,11 @@ pytestmark = pytest.mark.slow
 
 
 def wait(browser):
-    return WebDriverWait(browser, WAIT_SECONDS)
+    # The log replaces its rows every few seconds: an element read mid-refresh goes stale, and
+    # the condition is simply read again.
+    return WebDriverWait(
+        browser, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,)
+    )
 
 
 def log_in(browser, server, path="/router/console"):
