@@ -42,6 +42,7 @@ from .models import (
     status_changes,
 )
 from .serialize import message_json, select_messages
+from .status import history_row
 from .tokens import load_signing_key
 
 log = logging.getLogger(__name__)
@@ -422,16 +423,7 @@ class Router:
         at: Any,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        tx.history.append(
-            {
-                "message_id": message_id,
-                "old_status": old,
-                "new_status": new,
-                "cause": cause,
-                "at": at,
-                "detail": detail,
-            }
-        )
+        tx.history.append(history_row(message_id, old, new, cause, at, detail))
 
     def _check_backend(self, name: Any) -> str:
         if not isinstance(name, str) or not name.strip():

@@ -7,10 +7,12 @@ status it asked for in its detail. `force=True` is for an operator's explicit ac
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.sql import ClauseElement
 
 from . import clock, metrics
 from .errors import NotFoundError
@@ -66,14 +68,7 @@ def record(
 ) -> None:
     """Write one history entry."""
     conn.execute(
-        insert(status_changes).values(
-            message_id=message_id,
-            old_status=old,
-            new_status=new,
-            cause=cause,
-            at=clock.now(),
-            detail=detail,
-        )
+        insert(status_changes).values(history_row(message_id, old, new, cause, clock.now(), detail))
     )
 
 
@@ -116,6 +111,98 @@ def change_status(
     if old != new:
         metrics.count_status(conn, backend, new)
     return StatusResult(message_id, old, new, old != new)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One status change asked for in a batch (see `change_statuses`)."""
+
+    message_id: int
+    new: str
+    cause: str
+    detail: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+
+
+def _group_key(change: Change) -> tuple[Hashable, ...]:
+    """Changes with equal keys are written by one UPDATE (SQL expressions compare by identity)."""
+    values = change.values or {}
+    return (
+        change.new,
+        tuple((k, id(v) if isinstance(v, ClauseElement) else v) for k, v in sorted(values.items())),
+    )
+
+
+def change_statuses(conn: Connection, changes: Sequence[Change]) -> list[StatusResult]:
+    """Apply many status changes in a few statements; the same rules as `change_status`.
+
+    One read of the current statuses (rows locked in id order on PostgreSQL), one UPDATE per
+    group of changes that write the same values (pass one `values` dict to the whole batch when
+    the values are the same) and one multi-row history insert. A message may appear once; an
+    unknown id raises NotFoundError before anything is written. Returns results in input order.
+    """
+    if not changes:
+        return []
+    ids = [c.message_id for c in changes]
+    if len(set(ids)) != len(ids):
+        raise ValueError("a message may appear only once per batch")
+    query = (
+        select(messages.c.id, messages.c.status, backends.c.name)
+        .join(backends, backends.c.id == messages.c.backend_id)
+        .where(messages.c.id.in_(ids))
+        .order_by(messages.c.id)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=messages)
+    current = {row.id: (row.status, row.name) for row in conn.execute(query)}
+    missing = [i for i in ids if i not in current]
+    if missing:
+        raise NotFoundError(f"no message with id {missing[0]}", field="message_id")
+    now = clock.now()
+    results: list[StatusResult] = []
+    history: list[dict[str, Any]] = []
+    groups: dict[tuple[Hashable, ...], tuple[Change, list[int]]] = {}
+    for change in changes:
+        old, backend = current[change.message_id]
+        if not can_move(old, change.new):
+            detail = {**(change.detail or {}), "ignored": change.new}
+            history.append(history_row(change.message_id, old, old, change.cause, now, detail))
+            results.append(StatusResult(change.message_id, old, old, False))
+            continue
+        groups.setdefault(_group_key(change), (change, []))[1].append(change.message_id)
+        history.append(
+            history_row(change.message_id, old, change.new, change.cause, now, change.detail)
+        )
+        results.append(StatusResult(change.message_id, old, change.new, old != change.new))
+        if old != change.new:
+            metrics.count_status(conn, backend, change.new)
+    for first, group_ids in groups.values():
+        conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(group_ids))
+            .values(status=first.new, updated_at=now, **(first.values or {}))
+        )
+    conn.execute(insert(status_changes), history)
+    return results
+
+
+def history_row(
+    message_id: int,
+    old: str | None,
+    new: str,
+    cause: str,
+    at: Any,
+    detail: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One status_changes row, as the values of an INSERT."""
+    return {
+        "message_id": message_id,
+        "old_status": old,
+        "new_status": new,
+        "cause": cause,
+        "at": at,
+        "detail": detail,
+    }
 
 
 def requeue(

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from httprouter.errors import NotFoundError
-from httprouter.models import status_changes
-from httprouter.status import can_move, change_status
+from httprouter.models import messages, status_changes
+from httprouter.status import Change, can_move, change_status, change_statuses
 from httprouter.tokens import message_token, verify_token
 
 
@@ -81,3 +81,59 @@ def test_requeue_only_errored_or_failed(router):
         result = requeue(conn, reply_id, push=True)
     assert (result.old, result.new) == ("F", "Q")
     assert router.message_json(reply_id)["attempts"] == 0
+
+
+def test_change_statuses_applies_a_batch_like_one_by_one(router):
+    replies = [router.receive(f"ping {i}", ("k", str(i))).responses[0]["id"] for i in range(4)]
+    sent = {"error": None}
+    with router.engine.begin() as conn:
+        change_status(conn, replies[3], "D", "earlier report")
+        results = change_statuses(
+            conn,
+            [
+                Change(replies[2], "F", "report", {"n": 2}, {"error": "refused"}),
+                Change(replies[0], "S", "report", {"n": 0}, sent),
+                Change(replies[1], "S", "report", {"n": 1}, sent),
+                Change(replies[3], "S", "late report", {"n": 3}, sent),
+            ],
+        )
+    assert [(r.message_id, r.old, r.new, r.changed) for r in results] == [
+        (replies[2], "Q", "F", True),
+        (replies[0], "Q", "S", True),
+        (replies[1], "Q", "S", True),
+        (replies[3], "D", "D", False),
+    ]
+    with router.read() as conn:
+        rows = {
+            r.id: (r.status, r.error)
+            for r in conn.execute(select(messages.c.id, messages.c.status, messages.c.error))
+        }
+        last = conn.execute(
+            select(
+                status_changes.c.message_id, status_changes.c.new_status, status_changes.c.detail
+            )
+            .where(status_changes.c.message_id.in_(replies))
+            .order_by(status_changes.c.id.desc())
+            .limit(4)
+        ).all()
+    assert rows[replies[0]] == ("S", None) and rows[replies[1]] == ("S", None)
+    assert rows[replies[2]] == ("F", "refused") and rows[replies[3]][0] == "D"
+    assert {(m, s) for m, s, _ in last} == {
+        (replies[0], "S"),
+        (replies[1], "S"),
+        (replies[2], "F"),
+        (replies[3], "D"),
+    }
+    assert {m: d for m, _, d in last}[replies[3]] == {"n": 3, "ignored": "S"}
+
+
+def test_change_statuses_writes_nothing_when_an_id_is_unknown(router):
+    reply = router.receive("ping", ("k", "1")).responses[0]["id"]
+    with pytest.raises(NotFoundError), router.engine.begin() as conn:
+        change_statuses(conn, [Change(reply, "S", "x"), Change(999_999, "S", "x")])
+    with router.read() as conn:
+        assert conn.execute(select(messages.c.status).where(messages.c.id == reply)).scalar() == "Q"
+    with router.engine.begin() as conn:
+        assert change_statuses(conn, []) == []
+        with pytest.raises(ValueError):
+            change_statuses(conn, [Change(reply, "S", "x"), Change(reply, "D", "x")])
