@@ -21,7 +21,18 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -42,7 +53,7 @@ from .models import (
     send_slots,
 )
 from .serialize import select_messages
-from .status import change_status
+from .status import Change, change_statuses
 from .tokens import message_token
 from .wakeup import Waker
 
@@ -54,12 +65,28 @@ DB_DOWN_PAUSE_SECONDS = 0.5  # first pause after the database fails to answer
 DB_DOWN_PAUSE_MAX = 15.0  # the pause doubles per failure up to this
 
 
+PREFETCH = 2  # claim up to this many messages per send slot, so no slot waits for a claim
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A message this dispatcher holds, with what its backend needs to push it."""
 
     message: OutboundMessage
     attempts: int
+    lease_expires: datetime
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A finished send, waiting to be recorded with the others that finished about then."""
+
+    item: Claimed
+    backend: PushBackend
+    request: PreparedRequest
+    result: SendResult
+    started: datetime
+    finished: datetime
 
 
 def default_public_url(config: dict[str, Any]) -> str:
@@ -95,36 +122,61 @@ class Dispatcher:
         self.waker = Waker(self.engine)
         self.stop = threading.Event()
         self._db_failures = 0
+        self._end_claims = self._end_claims_statement()
         router.on_push_queued(self.waker.poke)
 
     # -- the loop -----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Claim and push until `stop` is set; then finish sends in flight and release the rest."""
+        """Claim and push until `stop` is set; then finish sends in flight and release the rest.
+
+        Sends run on `concurrency` threads; this loop does all the database work. Each turn is one
+        transaction that records every send finished since the last turn and claims enough due
+        messages to keep the threads busy, so a busy dispatcher commits once per batch, not twice
+        per message.
+        """
         log.info("dispatcher %s started (concurrency %d)", self.name, self.concurrency)
         self.registry.check()
-        inflight: set[Future[None]] = set()
+        pending: set[Future[Attempt | None]] = set()
+        finished: list[Attempt] = []
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="push") as pool:
                 while not self.stop.is_set():
-                    inflight = {f for f in inflight if not f.done()}
-                    free = self.concurrency - len(inflight)
-                    claimed = self._claim_safely(free) if free else []
+                    finished += self._collect(pending)
+                    free = self.concurrency * PREFETCH - len(pending)
+                    claimed = self._turn(finished, free)
                     for item in claimed:
                         future = pool.submit(self.deliver, item)
                         future.add_done_callback(self._finished)
-                        inflight.add(future)
-                    if inflight and len(inflight) == self.concurrency:
-                        wait(inflight, timeout=IDLE_CHECK_SECONDS, return_when=FIRST_COMPLETED)
-                    elif not claimed:
+                        pending.add(future)
+                    if len(pending) >= self.concurrency:
+                        wait(pending, timeout=IDLE_CHECK_SECONDS, return_when=FIRST_COMPLETED)
+                    elif not claimed and not finished:
                         self.waker.wait(self._idle_seconds(), self.stop)
+            finished += self._collect(pending)  # the pool has finished every send by now
+            if finished:
+                self._turn(finished, 0)
         finally:
             released = self.release_all()
             self.waker.close()
             self.registry.close()
             log.info("dispatcher %s stopped; released %d unsent claim(s)", self.name, released)
 
-    def _finished(self, future: Future[None]) -> None:
+    @staticmethod
+    def _collect(pending: set[Future[Attempt | None]]) -> list[Attempt]:
+        """Remove the finished sends from `pending` and return those to record."""
+        done = [f for f in pending if f.done()]
+        pending.difference_update(done)
+        attempts = []
+        for future in done:
+            error = future.exception()
+            if error is None:
+                attempt = future.result()
+                if attempt is not None:
+                    attempts.append(attempt)
+        return attempts
+
+    def _finished(self, future: Future[Attempt | None]) -> None:
         error = future.exception()
         if error is not None:
             log.error("push failed unexpectedly: %r; the claim expires and it is retried", error)
@@ -138,19 +190,30 @@ class Dispatcher:
             claimed = self.claim(self.concurrency)
             if not claimed:
                 break
-            for item in claimed:
-                self.deliver(item)
-                done += 1
+            attempts = [a for a in map(self.deliver, claimed) if a is not None]
+            with self.engine.begin() as conn:
+                self.record(conn, attempts)
+            done += len(claimed)
         return done
 
-    def _claim_safely(self, limit: int) -> list[Claimed]:
+    def _turn(self, finished: list[Attempt], limit: int) -> list[Claimed]:
+        """Record `finished` (emptied once written) and claim up to `limit`, in one transaction.
+
+        If the database does not answer, the sends stay in `finished` for the next turn and
+        nothing is claimed; the pause before the next turn doubles per failure.
+        """
+        if not finished and limit <= 0:
+            return []
         try:
-            claimed = self.claim(limit)
+            self.router.signing_key  # noqa: B018 - loaded (stored on first use) before our transaction
+            with self.engine.begin() as conn:
+                self.record(conn, finished)
+                claimed = self._claim(conn, limit) if limit > 0 else []
         except (DBAPIError, HttpRouterError) as exc:
             self._db_failures += 1
             pause = min(DB_DOWN_PAUSE_MAX, DB_DOWN_PAUSE_SECONDS * 2 ** (self._db_failures - 1))
             log.warning(
-                "dispatcher cannot claim messages (failure %d, next try in %.1f s): %s",
+                "dispatcher cannot reach the database (failure %d, next try in %.1f s): %s",
                 self._db_failures,
                 pause,
                 type(exc).__name__,
@@ -158,6 +221,7 @@ class Dispatcher:
             )
             self.stop.wait(pause)
             return []
+        finished.clear()
         if self._db_failures:
             log.info(
                 "dispatcher reconnected after %d failures",
@@ -190,6 +254,11 @@ class Dispatcher:
 
     def claim(self, limit: int) -> list[Claimed]:
         """Take up to `limit` due messages, highest priority and oldest first."""
+        self.router.signing_key  # noqa: B018 - loaded (stored on first use) before our transaction
+        with self.engine.begin() as conn:
+            return self._claim(conn, limit)
+
+    def _claim(self, conn: Connection, limit: int) -> list[Claimed]:
         now = clock.now()
         due = select(messages.c.id).where(
             messages.c.direction == OUTGOING,
@@ -203,22 +272,24 @@ class Dispatcher:
         due = due.order_by(
             messages.c.priority.desc(), messages.c.next_attempt_at, messages.c.id
         ).limit(limit)
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                due = due.with_for_update(skip_locked=True)
-            ids = list(conn.execute(due).scalars())
-            if not ids:
-                return []
-            expires = now + timedelta(seconds=self.claim_seconds)
-            conn.execute(
-                update(messages)
-                .where(messages.c.id.in_(ids))
-                .values(lease_owner=self.name, lease_expires_at=expires)
-            )
-            rows = conn.execute(select_messages().where(messages.c.id.in_(ids))).all()
-            parents = self._parent_fields(conn, [r.in_response_to_id for r in rows])
-        rows.sort(key=lambda r: ids.index(r.id))
-        return [self._claimed(row, parents) for row in rows]
+        if conn.dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = list(conn.execute(due).scalars())
+        if not ids:
+            return []
+        expires = now + timedelta(seconds=self.claim_seconds)
+        conn.execute(
+            update(messages)
+            .where(messages.c.id.in_(ids))
+            .values(lease_owner=self.name, lease_expires_at=expires)
+        )
+        order = {message_id: i for i, message_id in enumerate(ids)}
+        rows = sorted(
+            conn.execute(select_messages().where(messages.c.id.in_(ids))),
+            key=lambda r: order[r.id],
+        )
+        parents = self._parent_fields(conn, [r.in_response_to_id for r in rows])
+        return [self._claimed(row, parents, expires) for row in rows]
 
     def _parent_fields(self, conn: Connection, ids: list[int | None]) -> dict[int, dict[str, Any]]:
         wanted = [i for i in ids if i is not None]
@@ -229,7 +300,9 @@ class Dispatcher:
         )
         return {row.id: row.fields or {} for row in found}
 
-    def _claimed(self, row: Any, parents: dict[int, dict[str, Any]]) -> Claimed:
+    def _claimed(
+        self, row: Any, parents: dict[int, dict[str, Any]], lease_expires: datetime
+    ) -> Claimed:
         fields = row.fields or {}
         # Reply from the number the sender wrote to (Kannel's %P), unless the message says.
         sender = fields.get("sender") or parents.get(row.in_response_to_id, {}).get("to") or ""
@@ -245,6 +318,7 @@ class Dispatcher:
                 attempt=(row.attempts or 0) + 1,
             ),
             row.attempts or 0,
+            lease_expires,
         )
 
     def _token(self, message_id: int) -> str:
@@ -270,8 +344,8 @@ class Dispatcher:
 
     # -- sending ------------------------------------------------------------------------------
 
-    def deliver(self, item: Claimed) -> None:
-        """Push one claimed message and record the attempt and its outcome."""
+    def deliver(self, item: Claimed) -> Attempt | None:
+        """Push one claimed message; return the attempt to record (None: nothing was sent)."""
         message = item.message
         try:
             backend = self.registry.get(message.backend)
@@ -279,94 +353,110 @@ class Dispatcher:
         except (HttpRouterError, KeyError, ValueError, TypeError) as exc:
             log.error("backend %s cannot push message %s: %s", message.backend, message.id, exc)
             self._hold(message, f"backend misconfigured: {exc}")
-            return
+            return None
         if backend is None or request is None:
             self._to_outbox(message)
-            return
+            return None
         if backend.rate_limit and not self._wait_for_slot(backend):
             self._release(message.id)
-            return
+            return None
         if self.stop.is_set():  # stopping: do not start a new send
             self._release(message.id)
-            return
+            return None
+        left = (item.lease_expires - clock.now()).total_seconds()
+        if left < self.claim_seconds / 2:  # waited half its claim here: give it back, not late
+            self._release(message.id)
+            return None
         started = clock.now()
         result = backend.send(request)
-        metrics.observe_push(message.backend, (clock.now() - started).total_seconds())
-        self.record(item, backend, request, result, started)
+        finished = clock.now()
+        metrics.observe_push(message.backend, (finished - started).total_seconds())
+        return Attempt(item, backend, request, result, started, finished)
 
-    def record(
-        self,
-        item: Claimed,
-        backend: PushBackend,
-        request: PreparedRequest,
-        result: SendResult,
-        started: datetime,
-    ) -> None:
-        """Write the attempt and move the message to S, E (with its next attempt) or F."""
-        message = item.message
-        now = clock.now()
-        attempt = item.attempts + 1
-        outcome = result.outcome
-        if outcome is Outcome.RETRY and attempt >= backend.max_attempts:
-            outcome = Outcome.FAILED
-        detail: dict[str, Any] = {
-            "attempt": attempt,
-            "http_status": result.status_code,
-            "worker": self.name,
-        }
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(delivery_attempts).values(
-                    message_id=message.id,
-                    number=attempt,
-                    worker=self.name,
-                    started_at=started,
-                    finished_at=now,
-                    request=request.redacted((*backend.secrets, self._token(message.id))),
-                    response_status=result.status_code,
-                    response_body=result.body,
-                    error=result.error,
-                    outcome=outcome.value,
-                )
-            )
-            values: dict[str, Any]
+    def record(self, conn: Connection, attempts: list[Attempt]) -> None:
+        """Write the attempts and move each message to S, E (with its next attempt) or F.
+
+        Whatever the status became (a delivery report may have got there first and moved it on),
+        the attempt counts, a 2xx sets sent_at, and our claim ends.
+        """
+        if not attempts:
+            return
+        changes: list[Change] = []
+        logged: list[dict[str, Any]] = []
+        ends: list[dict[str, Any]] = []
+        sent_values: dict[str, Any] = {"error": None, "next_attempt_at": None}
+        for attempt in attempts:
+            message, result = attempt.item.message, attempt.result
+            number = attempt.item.attempts + 1
+            outcome = result.outcome
+            if outcome is Outcome.RETRY and number >= attempt.backend.max_attempts:
+                outcome = Outcome.FAILED
+            detail: dict[str, Any] = {
+                "attempt": number,
+                "http_status": result.status_code,
+                "worker": self.name,
+            }
             if outcome is Outcome.SENT:
-                values = {"error": None, "next_attempt_at": None}
-                change_status(conn, message.id, SENT, "pushed", detail=detail, values=values)
+                changes.append(Change(message.id, SENT, "pushed", detail, sent_values))
             elif outcome is Outcome.RETRY:
-                delay = backend.backoff(attempt, result.retry_after)
-                values = {"error": result.error, "next_attempt_at": now + timedelta(seconds=delay)}
+                delay = attempt.backend.backoff(number, result.retry_after)
                 detail["retry_in"] = round(delay, 3)
-                change_status(
-                    conn, message.id, ERRORED, "push failed", detail=detail, values=values
-                )
+                later = attempt.finished + timedelta(seconds=delay)
+                values = {"error": result.error, "next_attempt_at": later}
+                changes.append(Change(message.id, ERRORED, "push failed", detail, values))
             else:
                 values = {"error": result.error, "next_attempt_at": None}
-                change_status(conn, message.id, FAILED, "push failed", detail=detail, values=values)
-            # Whatever the status became (a delivery report may have got here first and moved it
-            # on), the attempt counts, a 2xx sets sent_at, and our claim ends.
-            mine = messages.c.lease_owner == self.name
-            sent: dict[str, Any] = {}
-            if outcome is Outcome.SENT:
-                sent["sent_at"] = func.coalesce(
-                    messages.c.sent_at, literal(now, messages.c.sent_at.type)
-                )
-            conn.execute(
-                update(messages)
-                .where(messages.c.id == message.id)
-                .values(
-                    attempts=attempt,
-                    **sent,
-                    lease_owner=case((mine, None), else_=messages.c.lease_owner),
-                    lease_expires_at=case((mine, None), else_=messages.c.lease_expires_at),
-                )
+                changes.append(Change(message.id, FAILED, "push failed", detail, values))
+            secrets = (*attempt.backend.secrets, self._token(message.id))
+            logged.append(
+                {
+                    "message_id": message.id,
+                    "number": number,
+                    "worker": self.name,
+                    "started_at": attempt.started,
+                    "finished_at": attempt.finished,
+                    "request": attempt.request.redacted(secrets),
+                    "response_status": result.status_code,
+                    "response_body": result.body,
+                    "error": result.error,
+                    "outcome": outcome.value,
+                }
             )
-        log.info(
-            "pushed message %s to %s: %s",
-            message.id,
-            message.backend,
-            outcome.value,
-            extra={"message_id": message.id, "backend": message.backend, "worker": self.name},
+            ends.append(
+                {
+                    "b_id": message.id,
+                    "b_number": number,
+                    "b_sent": outcome is Outcome.SENT,
+                    "b_at": attempt.finished,
+                }
+            )
+            log.info(
+                "pushed message %s to %s: %s",
+                message.id,
+                message.backend,
+                outcome.value,
+                extra={"message_id": message.id, "backend": message.backend, "worker": self.name},
+            )
+        conn.execute(insert(delivery_attempts), logged)
+        change_statuses(conn, changes)
+        conn.execute(self._end_claims, ends)
+
+    def _end_claims_statement(self) -> Any:
+        """UPDATE (executed once per attempt) counting the attempt and ending our claim."""
+        mine = messages.c.lease_owner == self.name
+        sent = bindparam("b_sent", type_=Boolean)
+        first_sent = func.coalesce(
+            messages.c.sent_at, bindparam("b_at", type_=messages.c.sent_at.type)
+        )
+        return (
+            update(messages)
+            .where(messages.c.id == bindparam("b_id"))
+            .values(
+                attempts=bindparam("b_number"),
+                sent_at=case((sent, first_sent), else_=messages.c.sent_at),
+                lease_owner=case((mine, None), else_=messages.c.lease_owner),
+                lease_expires_at=case((mine, None), else_=messages.c.lease_expires_at),
+            )
         )
 
     def _wait_for_slot(self, backend: PushBackend) -> bool:
