@@ -1,0 +1,75 @@
+"""Profile the push dispatcher in process: where does a push's time go?
+
+    .venv/bin/python -m bench.profile_push [--database-url URL] [--messages N] [--concurrency C]
+
+Queues N messages, starts the benchmark gateway (`bench.gateway`, answers 202) on loopback and
+runs one Dispatcher in this process under cProfile until every message is sent. Prints the rate
+and the functions with the most cumulative time. Without --database-url it uses a fresh SQLite
+file (synchronous=FULL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from httprouter import build_router
+from httprouter.config import load_config
+from httprouter.db import make_engine
+from httprouter.dispatch import Dispatcher
+from httprouter.migrate import upgrade
+
+from .drains import count_sent, queue
+from .servers import free_port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    port = free_port()
+    gateway = subprocess.Popen([sys.executable, "-m", "bench.gateway", str(port)])
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            url = args.database_url or f"sqlite:///{Path(folder) / 'push.sqlite3'}"
+            template = f"http://127.0.0.1:{port}/cgi-bin/sendsms?to=%(recipient)s&text=%(text)s"
+            settings = {"DATABASE_URL": url, "ROUTER_URL": template, "SMS_APPS": []}
+            engine = make_engine(url)
+            upgrade(engine)
+            engine.dispose()
+            queue(settings, "bench-push", args.messages)
+            router = build_router(load_config(settings))
+            dispatcher = Dispatcher(router, concurrency=args.concurrency)
+            time.sleep(0.5)  # the gateway is listening by now
+            profiler = cProfile.Profile()
+            started = time.perf_counter()
+            runner = threading.Thread(target=profiler.runcall, args=(dispatcher.run,))
+            runner.start()
+            while count_sent(url) < args.messages:
+                time.sleep(0.1)
+            elapsed = time.perf_counter() - started
+            dispatcher.stop.set()
+            runner.join()
+            router.engine.dispose()
+    finally:
+        gateway.terminate()
+        gateway.wait()
+    print(
+        f"{args.messages} pushes in {elapsed:.2f} s: {args.messages / elapsed:.0f}/s "
+        f"(concurrency {dispatcher.concurrency}; the rate includes the profiler's overhead)"
+    )
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
