@@ -333,3 +333,20 @@ def test_backoff_is_exponential_with_jitter_between_base_and_cap():
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1
     assert backend.backoff(1, retry_after=42) == 42
+
+
+def test_push_goes_through_the_environment_proxy_unless_no_proxy(gateway, monkeypatch):
+    proxy = gateway()
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.3")
+    template = "http://127.0.0.2:9/send?to=%(recipient)s&text=%(text)s"
+    backend = HttpBackend("b", url=template, timeout=5)
+    result = backend.send(backend.prepare_request(msg("via proxy")))
+    assert result.outcome is Outcome.SENT
+    assert proxy.seen[0].headers["Host"] == "127.0.0.2:9"
+    assert proxy.seen[0].query == {"to": "2067799294", "text": "via proxy"}
+    bypass = HttpBackend("b", url=template.replace("127.0.0.2:9", "127.0.0.3:9"), timeout=1)
+    assert bypass.send(bypass.prepare_request(msg())).outcome is Outcome.RETRY  # refused: direct
+    assert len(proxy.seen) == 1
+    backend.close()
+    bypass.close()
