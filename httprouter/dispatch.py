@@ -14,15 +14,15 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import (
-    Boolean,
     Connection,
     and_,
     bindparam,
@@ -65,7 +65,8 @@ DB_DOWN_PAUSE_SECONDS = 0.5  # first pause after the database fails to answer
 DB_DOWN_PAUSE_MAX = 15.0  # the pause doubles per failure up to this
 
 
-PREFETCH = 2  # claim up to this many messages per send slot, so no slot waits for a claim
+RECORD_DELAY_SECONDS = 0.05  # the longest a finished send waits to be recorded with others
+CLAIM_BATCH = 32  # claim up to this many messages at once (at least twice the concurrency)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Attempt:
     result: SendResult
     started: datetime
     finished: datetime
+    done_at: float = field(default_factory=time.monotonic)
 
 
 def default_public_url(config: dict[str, Any]) -> str:
@@ -114,6 +116,7 @@ class Dispatcher:
         self.engine = router.engine
         self.config = router.config
         self.concurrency = max(1, concurrency or self.config["DISPATCHER_CONCURRENCY"])
+        self.batch = max(CLAIM_BATCH, 2 * self.concurrency)  # the most claims held at once
         self.backends_only = backends_only or None
         self.name = name or worker_name()
         self.claim_seconds = float(self.config["CLAIM_SECONDS"])
@@ -123,6 +126,7 @@ class Dispatcher:
         self.stop = threading.Event()
         self._db_failures = 0
         self._end_claims = self._end_claims_statement()
+        self._take, self._read, self._read_parents = self._claim_statements()
         router.on_push_queued(self.waker.poke)
 
     # -- the loop -----------------------------------------------------------------------------
@@ -131,9 +135,10 @@ class Dispatcher:
         """Claim and push until `stop` is set; then finish sends in flight and release the rest.
 
         Sends run on `concurrency` threads; this loop does all the database work. Each turn is one
-        transaction that records every send finished since the last turn and claims enough due
-        messages to keep the threads busy, so a busy dispatcher commits once per batch, not twice
-        per message.
+        transaction that records the sends finished since the last turn and, when half the claims
+        are used up, claims more (at most `batch` held at once). A turn waits for `concurrency`
+        finished sends or RECORD_DELAY_SECONDS, so a busy dispatcher commits once per batch, not
+        twice per message.
         """
         log.info("dispatcher %s started (concurrency %d)", self.name, self.concurrency)
         self.registry.check()
@@ -143,15 +148,20 @@ class Dispatcher:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="push") as pool:
                 while not self.stop.is_set():
                     finished += self._collect(pending)
-                    free = self.concurrency * PREFETCH - len(pending)
-                    claimed = self._turn(finished, free)
+                    free = self.batch - len(pending)
+                    refill = free >= self.batch // 2
+                    claimed: list[Claimed] = []
+                    if refill or self._record_due(finished):
+                        claimed = self._turn(finished, free if refill else 0)
                     for item in claimed:
                         future = pool.submit(self.deliver, item)
                         future.add_done_callback(self._finished)
                         pending.add(future)
-                    if len(pending) >= self.concurrency:
-                        wait(pending, timeout=IDLE_CHECK_SECONDS, return_when=FIRST_COMPLETED)
-                    elif not claimed and not finished:
+                    if claimed:
+                        continue
+                    if pending:
+                        wait(pending, timeout=RECORD_DELAY_SECONDS, return_when=FIRST_COMPLETED)
+                    elif not finished:
                         self.waker.wait(self._idle_seconds(), self.stop)
             finished += self._collect(pending)  # the pool has finished every send by now
             if finished:
@@ -161,6 +171,12 @@ class Dispatcher:
             self.waker.close()
             self.registry.close()
             log.info("dispatcher %s stopped; released %d unsent claim(s)", self.name, released)
+
+    def _record_due(self, finished: list[Attempt]) -> bool:
+        """Record when a batch's worth has finished, or the oldest has waited RECORD_DELAY."""
+        return len(finished) >= self.concurrency or bool(
+            finished and time.monotonic() - finished[0].done_at >= RECORD_DELAY_SECONDS
+        )
 
     @staticmethod
     def _collect(pending: set[Future[Attempt | None]]) -> list[Attempt]:
@@ -260,6 +276,21 @@ class Dispatcher:
 
     def _claim(self, conn: Connection, limit: int) -> list[Claimed]:
         now = clock.now()
+        expires = now + timedelta(seconds=self.claim_seconds)
+        taken = conn.execute(self._take, {"now": now, "limit": limit, "expires": expires})
+        ids: list[int] = list(taken.scalars())
+        if not ids:
+            return []
+        rows = sorted(
+            conn.execute(self._read, {"ids": ids}),
+            key=lambda r: (-(r.priority or 0), r.next_attempt_at, r.id),
+        )
+        parents = self._parent_fields(conn, [r.in_response_to_id for r in rows])
+        return [self._claimed(row, parents, expires) for row in rows]
+
+    def _claim_statements(self) -> tuple[Any, Any, Any]:
+        """The claim (one UPDATE … RETURNING) and the reads after it, built once."""
+        now: Any = bindparam("now")
         due = select(messages.c.id).where(
             messages.c.direction == OUTGOING,
             messages.c.status.in_([QUEUED, ERRORED]),
@@ -271,33 +302,25 @@ class Dispatcher:
             due = due.where(messages.c.backend_id.in_(names))
         due = due.order_by(
             messages.c.priority.desc(), messages.c.next_attempt_at, messages.c.id
-        ).limit(limit)
-        if conn.dialect.name == "postgresql":
+        ).limit(bindparam("limit"))
+        if self.engine.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
-        ids = list(conn.execute(due).scalars())
-        if not ids:
-            return []
-        expires = now + timedelta(seconds=self.claim_seconds)
-        conn.execute(
+        take = (
             update(messages)
-            .where(messages.c.id.in_(ids))
-            .values(lease_owner=self.name, lease_expires_at=expires)
+            .where(messages.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=self.name, lease_expires_at=bindparam("expires"))
+            .returning(messages.c.id)
         )
-        order = {message_id: i for i, message_id in enumerate(ids)}
-        rows = sorted(
-            conn.execute(select_messages().where(messages.c.id.in_(ids))),
-            key=lambda r: order[r.id],
-        )
-        parents = self._parent_fields(conn, [r.in_response_to_id for r in rows])
-        return [self._claimed(row, parents, expires) for row in rows]
+        ids: Any = bindparam("ids", expanding=True)
+        read = select_messages().where(messages.c.id.in_(ids))
+        parents = select(messages.c.id, messages.c.fields).where(messages.c.id.in_(ids))
+        return take, read, parents
 
     def _parent_fields(self, conn: Connection, ids: list[int | None]) -> dict[int, dict[str, Any]]:
         wanted = [i for i in ids if i is not None]
         if not wanted:
             return {}
-        found = conn.execute(
-            select(messages.c.id, messages.c.fields).where(messages.c.id.in_(wanted))
-        )
+        found = conn.execute(self._read_parents, {"ids": wanted})
         return {row.id: row.fields or {} for row in found}
 
     def _claimed(
@@ -383,7 +406,7 @@ class Dispatcher:
             return
         changes: list[Change] = []
         logged: list[dict[str, Any]] = []
-        ends: list[dict[str, Any]] = []
+        sent: list[int] = []
         sent_values: dict[str, Any] = {"error": None, "next_attempt_at": None}
         for attempt in attempts:
             message, result = attempt.item.message, attempt.result
@@ -422,14 +445,8 @@ class Dispatcher:
                     "outcome": outcome.value,
                 }
             )
-            ends.append(
-                {
-                    "b_id": message.id,
-                    "b_number": number,
-                    "b_sent": outcome is Outcome.SENT,
-                    "b_at": attempt.finished,
-                }
-            )
+            if outcome is Outcome.SENT:
+                sent.append(message.id)
             log.info(
                 "pushed message %s to %s: %s",
                 message.id,
@@ -437,22 +454,24 @@ class Dispatcher:
                 outcome.value,
                 extra={"message_id": message.id, "backend": message.backend, "worker": self.name},
             )
-        conn.execute(insert(delivery_attempts), logged)
+        # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT (insertmanyvalues).
+        conn.execute(insert(delivery_attempts).returning(delivery_attempts.c.id), logged)
         change_statuses(conn, changes)
-        conn.execute(self._end_claims, ends)
+        ids = [a.item.message.id for a in attempts]
+        conn.execute(self._end_claims, {"ids": ids, "sent": sent, "now": clock.now()})
 
     def _end_claims_statement(self) -> Any:
-        """UPDATE (executed once per attempt) counting the attempt and ending our claim."""
+        """UPDATE counting an attempt on each message of `ids` and ending our claims on them."""
         mine = messages.c.lease_owner == self.name
-        sent = bindparam("b_sent", type_=Boolean)
+        sent = messages.c.id.in_(bindparam("sent", expanding=True))
         first_sent = func.coalesce(
-            messages.c.sent_at, bindparam("b_at", type_=messages.c.sent_at.type)
+            messages.c.sent_at, bindparam("now", type_=messages.c.sent_at.type)
         )
         return (
             update(messages)
-            .where(messages.c.id == bindparam("b_id"))
+            .where(messages.c.id.in_(bindparam("ids", expanding=True)))
             .values(
-                attempts=bindparam("b_number"),
+                attempts=messages.c.attempts + 1,
                 sent_at=case((sent, first_sent), else_=messages.c.sent_at),
                 lease_owner=case((mine, None), else_=messages.c.lease_owner),
                 lease_expires_at=case((mine, None), else_=messages.c.lease_expires_at),

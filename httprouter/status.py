@@ -182,7 +182,7 @@ def change_statuses(conn: Connection, changes: Sequence[Change]) -> list[StatusR
             .where(messages.c.id.in_(group_ids))
             .values(status=first.new, updated_at=now, **(first.values or {}))
         )
-    conn.execute(insert(status_changes), history)
+    conn.execute(insert(status_changes).returning(status_changes.c.id), history)  # batched
     return results
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from httprouter import build_router
 from httprouter.config import load_config
-from httprouter.dispatch import PREFETCH
+from httprouter.dispatch import CLAIM_BATCH
 from httprouter.models import messages
 
 from .gateway import Answer, Gateway
@@ -147,6 +147,6 @@ def test_sigkilled_worker_loses_nothing_and_repeats_only_its_sends_in_flight(
     assert set(gateway.ids) == ids  # none lost
     duplicates = sum(n - 1 for n in gateway.ids.values())
     # Only a send in flight or answered but not yet recorded at the kill can be repeated: at most
-    # what the killed worker held, PREFETCH x its concurrency.
-    assert duplicates <= CONCURRENCY * PREFETCH, duplicates
+    # what the killed worker held: CLAIM_BATCH claims (at least twice its concurrency).
+    assert duplicates <= max(CLAIM_BATCH, 2 * CONCURRENCY), duplicates
     sys.stderr.write(f"\nduplicates after SIGKILL: {duplicates}\n")
