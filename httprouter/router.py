@@ -67,12 +67,13 @@ def _insert_or_skip(table: Any) -> dict[str, Any]:
 
 # The inbound row: a repeat of (backend, gateway id) inserts nothing and returns no id.
 _INSERT_INBOUND = _insert_or_skip(messages)
-_SET_HANDLED = (
+_SET_ERRORS = (
     update(messages)
     .where(messages.c.id == bindparam("message_id"))
-    .values(status=HANDLED, updated_at=bindparam("done"), error=bindparam("errors"))
+    .values(updated_at=bindparam("done"), error=bindparam("errors"))
 )
-_INSERT_HISTORY = insert(status_changes)
+# RETURNING makes SQLAlchemy send a unit's history rows as one multi-row INSERT.
+_INSERT_HISTORY = insert(status_changes).returning(status_changes.c.id)
 _FIND_BACKEND = select(backends.c.id).where(backends.c.name == bindparam("name"))
 _FIND_CONNECTION = select(connections.c.id).where(
     connections.c.backend_id == bindparam("backend_id"),
@@ -268,9 +269,11 @@ class Router:
         """Store and handle one inbound message; None if its gateway id was already stored."""
         started = time.perf_counter()
         now = clock.now()
+        # Stored as handled at once: the unit of work is one transaction, so nobody can see it
+        # before the apps have run; the history still records the move from R to H.
         row = {
             "direction": INCOMING,
-            "status": RECEIVED,
+            "status": HANDLED,
             "text": text,
             "connection_id": connection.id,
             "backend_id": backend_id,
@@ -321,10 +324,11 @@ class Router:
                 )
             responses.append(self._store_outgoing(tx, reply, reply_backend_id, msg.errors))
 
-        # One update once the replies are stored, so errors of outgoing hooks are on it too.
+        # Errors (of the apps, and of outgoing hooks) are written once the replies are stored.
         error = "; ".join(msg.errors) or None
-        tx.conn.execute(_SET_HANDLED, {"message_id": message_id, "done": done, "errors": error})
-        row.update(status=HANDLED, updated_at=done, error=error)
+        if error is not None:
+            tx.conn.execute(_SET_ERRORS, {"message_id": message_id, "done": done, "errors": error})
+            row.update(updated_at=done, error=error)
 
         row.update(backend=connection.backend, identity=connection.identity)
         metrics.after_commit(
@@ -474,14 +478,13 @@ class Router:
         if cached is not None:
             return cached
         conn = tx.conn
-        found = conn.execute(find, values).scalar()
-        if found is not None:
-            self._ids[key] = found
-            return found
-        found = conn.execute(_CREATE[table.name][conn.dialect.name], values).scalar()
-        if found is None:  # a concurrent transaction created it first
-            found = conn.execute(find, values).scalar_one()
-        tx.cache[key] = found  # ours only once committed
+        # Insert first: a new sender costs one statement; a known one not cached yet, two.
+        created = conn.execute(_CREATE[table.name][conn.dialect.name], values).scalar()
+        if created is not None:
+            tx.cache[key] = created  # ours only once committed
+            return created
+        found: int = conn.execute(find, values).scalar_one()
+        self._ids[key] = found
         return found
 
 
