@@ -8,19 +8,21 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
 from .errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_SECONDS = 1.0  # PostgreSQL connections idle this long are checked before use
 
 
 def normalize_url(url: str) -> str:
@@ -137,12 +139,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if gate is not None:
             event.listen(engine, "engine_disposed", lambda _engine: gate.close())
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before use if it sat idle PING_AFTER_IDLE_SECONDS or more.
+
+    A server restart or a dropped network leaves dead connections in the pool; a ping finds
+    them and the pool replaces them, so the next request does not fail. Pinging on every
+    checkout (SQLAlchemy's pool_pre_ping) costs a round trip per request; a connection that was
+    in use a moment ago is alive as far as a ping could tell, so it is not pinged.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()
+        except Exception as exc:  # the pool discards the connection and connects again
+            raise DisconnectionError(f"pooled connection is dead: {type(exc).__name__}") from exc
 
 
 def _configure_sqlite(engine: Engine, gate: WriteGate | None) -> None:

@@ -170,7 +170,10 @@ def _run_pending(conn: Connection) -> None:
 
 
 def _drop_pending(conn: Connection) -> None:
-    conn.info.pop(_PENDING, None)
+    try:
+        conn.info.pop(_PENDING, None)
+    except SQLAlchemyError:  # the connection died (its info goes with it): nothing to drop
+        pass
 
 
 # -- scraping -----------------------------------------------------------------------------------

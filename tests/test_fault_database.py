@@ -128,7 +128,7 @@ def test_dispatcher_rides_out_the_outage_and_pushes_after_it(own_postgres, tmp_p
         gateway.close()
     log = server.output()
     # a bounded, growing reconnect backoff in the logs, then recovery without a restart
-    assert "dispatcher cannot claim messages (failure 1, next try in 0.5 s)" in log
-    assert "dispatcher cannot claim messages (failure 2, next try in 1.0 s)" in log
+    assert "dispatcher cannot reach the database (failure 1, next try in 0.5 s)" in log
+    assert "dispatcher cannot reach the database (failure 2, next try in 1.0 s)" in log
     assert "dispatcher reconnected after" in log
     assert len(gateway.seen) == len(gateway.ids) == 2  # the reply before and the one after
