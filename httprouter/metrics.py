@@ -20,6 +20,7 @@ one /metrics answer covers every gunicorn worker and dispatcher sharing that fol
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -170,10 +171,8 @@ def _run_pending(conn: Connection) -> None:
 
 
 def _drop_pending(conn: Connection) -> None:
-    try:
+    with contextlib.suppress(SQLAlchemyError):  # a dead connection's info goes with it
         conn.info.pop(_PENDING, None)
-    except SQLAlchemyError:  # the connection died (its info goes with it): nothing to drop
-        pass
 
 
 # -- scraping -----------------------------------------------------------------------------------
