@@ -1,5 +1,5 @@
-"""What a web worker carries: gunicorn forks the workers from serve's process, so neither that
-process nor the app may load what only start-up or other commands need."""
+"""What each process carries. gunicorn forks the web workers from serve's process, so neither that
+process nor the app may load what only start-up needs; the dispatcher does without the web app."""
 
 from __future__ import annotations
 
@@ -7,25 +7,39 @@ import json
 import subprocess
 import sys
 
-# alembic (migrations), requests (push backends), the ORM (unused), psycopg (on SQLite).
-START_UP_ONLY = ["alembic", "requests", "sqlalchemy.orm", "psycopg"]
+# alembic (migrations), requests (push backends), the ORM (unused), psycopg (on SQLite), Flask.
+WATCHED = ["alembic", "requests", "sqlalchemy.orm", "psycopg", "flask"]
 
 SERVE_THEN_WORK = """
-import json, sys
 from httprouter import cli, create_app
 
 config = cli._config()
 cli._run_apart(lambda: cli._prepare(config, True))  # what serve does before gunicorn forks
-arbiter = [m for m in %(names)r if m in sys.modules]
+loaded("arbiter")
 client = create_app().test_client()
 received = client.get("/router/receive", query_string={"backend": "b", "sender": "1", "message": "hi"})
 ready = client.get("/readyz")
-worker = [m for m in %(names)r if m in sys.modules]
-print(json.dumps({"arbiter": arbiter, "worker": worker, "codes": [received.status_code, ready.status_code]}))
+assert (received.status_code, ready.status_code) == (200, 200), (received.text, ready.text)
+loaded("worker")
+"""
+
+DISPATCH = """
+from httprouter import build_router, cli
+from httprouter.dispatch import Dispatcher
+
+cli._run_apart(lambda: cli._prepare(cli._config(), True))
+Dispatcher(build_router(cli._config())).run_until_idle()
+loaded("dispatcher")
 """
 
 
-def test_serve_migrates_apart_and_the_app_loads_no_start_up_tools(tmp_path):
+def _loaded(script, tmp_path):
+    """Run `script` on a SQLite database; return {stage: the WATCHED modules loaded by then}."""
+    prelude = (
+        "import json, sys\n"
+        "def loaded(stage):\n"
+        f"    print(json.dumps([stage, [m for m in {WATCHED!r} if m in sys.modules]]))\n"
+    )
     env = {
         "PATH": "/usr/bin:/bin",
         "HTTPROUTER_DATABASE_URL": f"sqlite:///{tmp_path}/imports.sqlite3",
@@ -33,7 +47,7 @@ def test_serve_migrates_apart_and_the_app_loads_no_start_up_tools(tmp_path):
         "HTTPROUTER_ROUTER_URL": '{"gw": "http://127.0.0.1:9/send?to=%(recipient)s"}',
     }
     proc = subprocess.run(
-        [sys.executable, "-c", SERVE_THEN_WORK % {"names": START_UP_ONLY}],
+        [sys.executable, "-c", prelude + script],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -41,5 +55,13 @@ def test_serve_migrates_apart_and_the_app_loads_no_start_up_tools(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    found = json.loads(proc.stdout.splitlines()[-1])
-    assert found == {"arbiter": [], "worker": [], "codes": [200, 200]}
+    return dict(json.loads(line) for line in proc.stdout.splitlines())
+
+
+def test_serve_migrates_apart_and_the_app_loads_no_start_up_tools(tmp_path):
+    found = _loaded(SERVE_THEN_WORK, tmp_path)
+    assert found == {"arbiter": [], "worker": ["flask"]}
+
+
+def test_the_dispatcher_loads_no_web_app(tmp_path):
+    assert _loaded(DISPATCH, tmp_path) == {"dispatcher": ["requests"]}
