@@ -47,6 +47,14 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cmdline(pid: int) -> bytes:
+    """The command line of a process (empty if it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def children(pid: int) -> list[int]:
     """The direct children of a process."""
     found = []
@@ -121,8 +129,13 @@ class Server(Process):
         raise RuntimeError(f"{self.name} did not answer within {timeout}s")
 
     def worker_peak_rss_mb(self) -> float:
-        """The largest peak RSS among the gunicorn workers."""
-        return max((peak_rss_mb(pid) for pid in children(self.pid)), default=0.0)
+        """The largest peak RSS among the gunicorn workers.
+
+        `httprouter serve` also starts its embedded dispatcher as a child; gunicorn's workers are
+        forks of the arbiter, with its command line.
+        """
+        workers = [pid for pid in children(self.pid) if cmdline(pid) == cmdline(self.pid)]
+        return max((peak_rss_mb(pid) for pid in workers), default=0.0)
 
 
 def base_env(**extra: str) -> dict[str, str]:

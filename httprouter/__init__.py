@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from .messages import Connection, IncomingMessage, OutgoingMessage
+
+if TYPE_CHECKING:  # Flask is imported by create_app: the dispatcher and commands do without
+    from flask import Flask
 
 __all__ = [
     "Connection",
@@ -56,6 +57,8 @@ def build_router(config: Mapping[str, Any]) -> Any:
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service: load the configuration, the database engine, the apps and the routes."""
     global _default_router
+    from flask import Flask
+
     from . import web
     from .access import AccessPolicy
     from .config import load_config

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -57,18 +58,10 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
     """Run the HTTP service under gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from .db import make_engine
-    from .migrate import upgrade
-
     config = _config()
     port = port or config["PORT"]
     metrics_dir = _metrics_dir()
-    if migrate:
-        engine = make_engine(config["DATABASE_URL"])
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
+    _run_apart(lambda: _prepare(config, migrate))
     apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
     log.info(
         "httprouter listening on http://%s:%s; database: %s; apps: %s",
@@ -80,7 +73,6 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
     )
     dispatcher = None
     if config["EMBEDDED_DISPATCHER"]:
-        _check_backends(config)
         dispatcher = _start_embedded_dispatcher(config, port)
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -113,6 +105,46 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _prepare(config: dict[str, Any], migrate: bool) -> None:
+    """What serve does before the web workers start: migrate, check the push backends."""
+    from .db import make_engine
+    from .migrate import upgrade
+
+    if migrate:
+        engine = make_engine(config["DATABASE_URL"])
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+    if config["EMBEDDED_DISPATCHER"]:
+        _check_backends(config)
+
+
+def _run_apart(action: Callable[[], None]) -> None:
+    """Run `action` in a child process and wait for it to end; stop if it failed.
+
+    gunicorn forks the web workers from this process, so each worker starts with all of its
+    memory: what start-up alone needs (alembic, the migration scripts, the push backends) is
+    imported in the child and goes away with it. A ClickException ends the child as it would end
+    the command (its message, its exit code).
+    """
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=_as_command, args=(action,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:  # negative when a signal ended it
+        raise click.exceptions.Exit(max(child.exitcode or 1, 1))
+
+
+def _as_command(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
 
 
 def _metrics_dir() -> str | None:

@@ -6,11 +6,11 @@ Status letters are the legacy ones (clients compare them); `STATUS_NAMES` gives 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Column,
     DateTime,
     ForeignKey,
     Index,
@@ -23,7 +23,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from .clock import now
@@ -105,161 +104,140 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class Base(DeclarativeBase):
-    metadata = metadata
+def _created_at() -> Column[datetime]:
+    return Column("created_at", UTCDateTime, nullable=False, default=now)
 
 
-class Backend(Base):
-    """A gateway link by name (a Kannel smsc-id, a relayer, an API account)."""
+# A gateway link by name (a Kannel smsc-id, a relayer, an API account).
+backends = Table(
+    "backends",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    _created_at(),
+)
 
-    __tablename__ = "backends"
+# A person, who may be reached through several connections.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200)),
+    Column("language", String(10)),
+    _created_at(),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+# An identity (phone number, sender id) on one backend.
+connections = Table(
+    "connections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("backend_id", ForeignKey("backends.id"), nullable=False),
+    Column("identity", String(200), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id"), index=True),
+    _created_at(),
+    UniqueConstraint("backend_id", "identity"),
+)
 
-
-class Contact(Base):
-    """A person, who may be reached through several connections."""
-
-    __tablename__ = "contacts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    language: Mapped[str | None] = mapped_column(String(10))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
-
-class Connection(Base):
-    """An identity (phone number, sender id) on one backend."""
-
-    __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("backend_id", "identity"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id"))
-    identity: Mapped[str] = mapped_column(String(200))
-    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
-
-class Message(Base):
-    """One SMS, inbound or outbound. Its status row is also its place in the queue."""
-
-    __tablename__ = "messages"
-    __table_args__ = (
-        # The outbox and the dispatcher look for work by status and backend, oldest first.
-        Index(None, "status", "backend_id", "id"),
-        Index(None, "status", "next_attempt_at"),
-        # Log pages: newest first within a direction; a contact's thread.
-        Index(None, "direction", "id"),
-        Index(None, "connection_id", "id"),
-        Index(None, "in_response_to_id"),
-        # A gateway's id for a message (DLR matching) and inbound de-duplication.
-        Index(None, "backend_id", "external_id"),
-        Index(
-            "uq_messages_inbound_external_id",
-            "backend_id",
-            "external_id",
-            unique=True,
-            sqlite_where=text("direction = 'I' AND external_id IS NOT NULL"),
-            postgresql_where=text("direction = 'I' AND external_id IS NOT NULL"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    direction: Mapped[str] = mapped_column(String(1))
-    status: Mapped[str] = mapped_column(String(1))
-    text: Mapped[str] = mapped_column(Text)
-    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id"))
-    backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id"))
-    in_response_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
-    external_id: Mapped[str | None] = mapped_column(String(255))
-    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    error: Mapped[str | None] = mapped_column(Text)
-    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+# One SMS, inbound or outbound. Its status row is also its place in the queue.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("direction", String(1), nullable=False),
+    Column("status", String(1), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("connection_id", ForeignKey("connections.id"), nullable=False),
+    Column("backend_id", ForeignKey("backends.id"), nullable=False),
+    Column("in_response_to_id", ForeignKey("messages.id")),
+    Column("external_id", String(255)),
+    Column("priority", Integer, nullable=False, default=0, server_default="0"),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("error", Text),
+    Column("fields", JSON),
+    _created_at(),
+    Column("updated_at", UTCDateTime, nullable=False, default=now),
+    Column("sent_at", UTCDateTime),
+    Column("delivered_at", UTCDateTime),
     # When a dispatcher may next try to push it (push backends only).
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    Column("next_attempt_at", UTCDateTime),
     # Who holds it and until when: an outbox poller's lease or a dispatcher's claim.
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    Column("lease_owner", String(100)),
+    Column("lease_expires_at", UTCDateTime),
+    # The outbox and the dispatcher look for work by status and backend, oldest first.
+    Index(None, "status", "backend_id", "id"),
+    Index(None, "status", "next_attempt_at"),
+    # Log pages: newest first within a direction; a contact's thread.
+    Index(None, "direction", "id"),
+    Index(None, "connection_id", "id"),
+    Index(None, "in_response_to_id"),
+    # A gateway's id for a message (DLR matching) and inbound de-duplication.
+    Index(None, "backend_id", "external_id"),
+    Index(
+        "uq_messages_inbound_external_id",
+        "backend_id",
+        "external_id",
+        unique=True,
+        sqlite_where=text("direction = 'I' AND external_id IS NOT NULL"),
+        postgresql_where=text("direction = 'I' AND external_id IS NOT NULL"),
+    ),
+)
 
+# One entry of a message's history: a status change, or a report that changed nothing.
+status_changes = Table(
+    "status_changes",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False, default=now),
+    Column("old_status", String(1)),
+    Column("new_status", String(1), nullable=False),
+    Column("cause", String(50), nullable=False),
+    Column("detail", JSON),
+)
 
-class StatusChange(Base):
-    """One entry of a message's history: a status change, or a report that changed nothing."""
+# One push of an outbound message to its gateway, with the answer.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("message_id", ForeignKey("messages.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(100)),
+    Column("started_at", UTCDateTime, nullable=False, default=now),
+    Column("finished_at", UTCDateTime),
+    Column("request", Text),
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("error", Text),
+    Column("outcome", String(10), nullable=False),
+)
 
-    __tablename__ = "status_changes"
+# The earliest time the next push to a rate-limited backend may start (shared by workers).
+send_slots = Table(
+    "send_slots",
+    metadata,
+    Column("backend", String(100), primary_key=True),
+    Column("next_at", UTCDateTime, nullable=False),
+)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    old_status: Mapped[str | None] = mapped_column(String(1))
-    new_status: Mapped[str] = mapped_column(String(1))
-    cause: Mapped[str] = mapped_column(String(50))
-    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+# A person allowed into the web console.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(150), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    _created_at(),
+    Column("last_login_at", UTCDateTime),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime),
+)
 
-
-class DeliveryAttempt(Base):
-    """One push of an outbound message to its gateway, with the answer."""
-
-    __tablename__ = "delivery_attempts"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
-    number: Mapped[int] = mapped_column(Integer)
-    worker: Mapped[str | None] = mapped_column(String(100))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    request: Mapped[str | None] = mapped_column(Text)
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[str | None] = mapped_column(Text)
-    error: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str] = mapped_column(String(10))
-
-
-class SendSlot(Base):
-    """The earliest time the next push to a rate-limited backend may start (shared by workers)."""
-
-    __tablename__ = "send_slots"
-
-    backend: Mapped[str] = mapped_column(String(100), primary_key=True)
-    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ConsoleUser(Base):
-    """A person allowed into the web console."""
-
-    __tablename__ = "console_users"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(150), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class RouterMeta(Base):
-    """Small values the service keeps for itself (a generated signing key)."""
-
-    __tablename__ = "router_meta"
-
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-
-
-# The tables themselves, for Core statements on the hot paths.
-backends = cast(Table, Backend.__table__)
-connections = cast(Table, Connection.__table__)
-messages = cast(Table, Message.__table__)
-status_changes = cast(Table, StatusChange.__table__)
-delivery_attempts = cast(Table, DeliveryAttempt.__table__)
-send_slots = cast(Table, SendSlot.__table__)
-console_users = cast(Table, ConsoleUser.__table__)
-router_meta = cast(Table, RouterMeta.__table__)
+# Small values the service keeps for itself (a generated signing key).
+router_meta = Table(
+    "router_meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -15,7 +15,6 @@ import threading
 import time
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -51,6 +50,11 @@ class Waker:
         self._event = threading.Event()
         self._conn: Any = None
         self._version: int | None = None
+        self._driver_error: type[Exception] = sqlite3.Error
+        if not self.sqlite:
+            import psycopg  # only here: a process on SQLite never needs the driver
+
+            self._driver_error = psycopg.Error
 
     def poke(self) -> None:
         """Wake the sleeper now (from this process)."""
@@ -70,7 +74,7 @@ class Waker:
             try:
                 if self._signalled(step):
                     return True
-            except (sqlite3.Error, psycopg.Error) as exc:
+            except self._driver_error as exc:
                 log.warning("wake-up channel lost (%s); polling", type(exc).__name__)
                 self.close()
                 time.sleep(step)
@@ -83,6 +87,8 @@ class Waker:
             self._conn = sqlite3.connect(self.url.database or "", timeout=1)
             self._version = self._data_version()
             return
+        import psycopg
+
         url = make_url(self.url).set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
         self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=5)

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from httprouter import clock
 from httprouter.cli import main
-from httprouter.users import FREE_ATTEMPTS, list_users, lock_seconds
+from httprouter.users import DUMMY_HASH, FREE_ATTEMPTS, list_users, lock_seconds
 
 from .console_support import PASSWORD, USERNAME, add_user, csrf_of, log_in, token
 
@@ -80,6 +80,13 @@ def test_wrong_password_is_refused(app, client):
     assert "Wrong username or password" in answer.text
     assert log_in(client, username="nobody").status_code == 401
     assert client.get("/router/console").status_code == 302
+
+
+def test_an_unknown_username_costs_the_same_hash_check_as_a_known_one():
+    # The written-out dummy hash must use the method and cost real hashes are made with.
+    method = generate_password_hash("any password").split("$")[0]
+    assert DUMMY_HASH.split("$")[0] == method
+    assert not check_password_hash(DUMMY_HASH, PASSWORD)
 
 
 def test_repeated_failures_lock_the_account_for_a_growing_time(app, client):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from httprouter.migrations import HEAD_REVISION
+
 from httprouter.db import make_engine
 from httprouter.migrate import check, current_revision, head_revision, upgrade
 
@@ -9,7 +11,7 @@ from httprouter.migrate import check, current_revision, head_revision, upgrade
 def test_models_and_migrations_have_not_drifted(db_url):
     engine = make_engine(db_url)
     try:
-        assert current_revision(engine) == head_revision(engine)
+        assert current_revision(engine) == head_revision(engine) == HEAD_REVISION
         check(engine)  # raises if autogenerate would write a new migration
     finally:
         engine.dispose()
