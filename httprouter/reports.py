@@ -9,16 +9,17 @@ message's history with the raw parameters it came with (credentials removed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from sqlalchemy import Connection, func, select
 
 from . import clock
-from .errors import NotFoundError, ValidationError
+from .errors import HttpRouterError, NotFoundError, ValidationError
 from .models import DELIVERED, FAILED, INCOMING, SENT, STATUS_NAMES, messages
 from .redact import SECRET_PARAMS
-from .status import change_status, record
+from .status import Change, change_status, change_statuses, read_current, record
 
 # Kannel DLR types (dlr-mask bits, the value of %d).
 DLR_DELIVERED = 1  # delivered to the phone
@@ -107,6 +108,18 @@ def raw_detail(params: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _moved_values(reported: str, raw_status: Any, sent_at: Any, now: Any) -> dict[str, Any]:
+    """The columns a report writes besides the status when it moves the message."""
+    values: dict[str, Any] = {}
+    if reported in (SENT, DELIVERED):
+        values["sent_at"] = sent_at
+    if reported == DELIVERED:
+        values["delivered_at"] = now
+    if reported == FAILED:
+        values["error"] = f"gateway reported failure (status {raw_status})"
+    return values
+
+
 def apply_report(
     conn: Connection, message_id: int, reported: str | None, params: dict[str, Any]
 ) -> ReportOutcome:
@@ -117,21 +130,75 @@ def apply_report(
     if found is None:
         raise NotFoundError(f"no message with id {message_id}", field="message_id")
     if found.direction == INCOMING:
-        raise ValidationError(
-            f"message {message_id} is inbound: reports are for outbound messages",
-            field="message_id",
-        )
+        raise _inbound(message_id)
     detail = {"params": raw_detail(params)}
     if reported is None:
         record(conn, message_id, found.status, found.status, CAUSE, detail)
         return ReportOutcome(message_id, None, found.status, found.status, False)
     now = clock.now()
-    values: dict[str, Any] = {}
-    if reported in (SENT, DELIVERED):
-        values["sent_at"] = func.coalesce(messages.c.sent_at, now)
-    if reported == DELIVERED:
-        values["delivered_at"] = now
-    if reported == FAILED:
-        values["error"] = f"gateway reported failure (status {params.get('status')})"
+    sent_at = func.coalesce(messages.c.sent_at, now)
+    values = _moved_values(reported, params.get("status"), sent_at, now)
     result = change_status(conn, message_id, reported, CAUSE, detail=detail, values=values)
     return ReportOutcome(message_id, reported, result.old, result.new, result.changed)
+
+
+def _inbound(message_id: int) -> ValidationError:
+    return ValidationError(
+        f"message {message_id} is inbound: reports are for outbound messages", field="message_id"
+    )
+
+
+Report = tuple[int, str | None, dict[str, Any]]  # message id, status asked for, raw parameters
+
+
+def apply_reports(
+    conn: Connection, reports: Sequence[Report]
+) -> list[ReportOutcome | HttpRouterError]:
+    """Apply many reports inside one transaction, with the same outcome as `apply_report` on each
+    in turn (in message id order; reports for one message in the order given).
+
+    Set-based: one read of every message (locked on PostgreSQL), then `change_statuses` (an UPDATE
+    per group, one history insert). A message reported more than once takes one more such round
+    per repeat. A report on an unknown or inbound message gets its error in its place in the list
+    (NotFoundError, ValidationError) and the others are applied all the same.
+    """
+    found = read_current(conn, (message_id for message_id, _, _ in reports))
+    outcomes: list[ReportOutcome | HttpRouterError | None] = [None] * len(reports)
+    now = clock.now()
+    sent_at = func.coalesce(messages.c.sent_at, now)  # one expression: one UPDATE per status
+    pending = sorted(range(len(reports)), key=lambda i: reports[i][0])
+    while pending:
+        taken: set[int] = set()
+        this_round: list[int] = []
+        later: list[int] = []
+        for i in pending:
+            message_id = reports[i][0]
+            current = found.get(message_id)
+            if current is None:
+                outcomes[i] = NotFoundError(f"no message with id {message_id}", field="message_id")
+            elif current.direction == INCOMING:
+                outcomes[i] = _inbound(message_id)
+            elif message_id in taken:
+                later.append(i)
+            else:
+                taken.add(message_id)
+                this_round.append(i)
+        changes = [
+            Change(
+                message_id,
+                reported,
+                CAUSE,
+                {"params": raw_detail(params)},
+                _moved_values(reported, params.get("status"), sent_at, now) if reported else None,
+            )
+            for message_id, reported, params in (reports[i] for i in this_round)
+        ]
+        results = change_statuses(conn, changes, current=found)
+        for i, result in zip(this_round, results, strict=True):
+            message_id, reported, _ = reports[i]
+            outcomes[i] = ReportOutcome(
+                message_id, reported, result.old, result.new, result.changed
+            )
+            found[message_id] = replace(found[message_id], status=result.new)
+        pending = later
+    return cast(list[ReportOutcome | HttpRouterError], outcomes)  # every place is filled
