@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Update, bindparam, func, insert, select, update
 
 from . import clock
 from .db import translate_errors
@@ -35,9 +35,48 @@ class Lease:
     messages: list[dict[str, Any]] = field(default_factory=list)
 
 
-def backend_ids(name: str) -> Any:
-    """Return a subquery of the ids of backends named `name`, ignoring case."""
-    return select(backends.c.id).where(func.lower(backends.c.name) == name.lower())
+def _take(by_backend: bool) -> Update:
+    """The claim, built once: lease the oldest `limit` free messages, returning their ids.
+
+    The backend's ids come as values (`_BACKEND_IDS`), not as a subquery: then the (status,
+    backend_id, id) index gives the oldest queued rows in order and the scan stops after `limit`;
+    with a subquery PostgreSQL sorted every queued message of the backend on every claim. The
+    UPDATE joins the free ids (UPDATE … FROM) rather than testing `id IN (…)`, which PostgreSQL
+    planned as a hash semi-join over a scan of the whole messages table.
+    """
+    free = (
+        select(messages.c.id)
+        .where(
+            messages.c.status == QUEUED,
+            messages.c.direction == OUTGOING,
+            messages.c.next_attempt_at.is_(None),
+            messages.c.lease_expires_at.is_(None)
+            | (messages.c.lease_expires_at <= bindparam("now")),
+        )
+        .order_by(messages.c.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=messages)
+    )
+    if by_backend:
+        free = free.where(messages.c.backend_id.in_(bindparam("backend_ids", expanding=True)))
+    taken = free.subquery("free")
+    return (
+        update(messages)
+        .where(messages.c.id == taken.c.id)
+        .values(
+            lease_owner=bindparam("owner"),
+            lease_expires_at=bindparam("expires"),
+            attempts=messages.c.attempts + 1,
+        )
+        .returning(messages.c.id)
+    )
+
+
+# The ids of the backends named `name` (lowercased), ignoring case.
+_BACKEND_IDS = select(backends.c.id).where(func.lower(backends.c.name) == bindparam("name"))
+_TAKE_ANY = _take(by_backend=False)
+_TAKE_BACKEND = _take(by_backend=True)
+_INSERT_HISTORY = insert(status_changes)
 
 
 def claim(
@@ -50,32 +89,21 @@ def claim(
     """Lease up to `limit` queued pull messages, oldest first, and return them as JSON."""
     now = clock.now()
     lease = Lease(owner=secrets.token_hex(8), expires_at=now + timedelta(seconds=lease_seconds))
-    free = (
-        select(messages.c.id)
-        .where(
-            messages.c.status == QUEUED,
-            messages.c.direction == OUTGOING,
-            messages.c.next_attempt_at.is_(None),
-            (messages.c.lease_expires_at.is_(None)) | (messages.c.lease_expires_at <= now),
-        )
-        .order_by(messages.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    if backend is not None:
-        free = free.where(messages.c.backend_id.in_(backend_ids(backend)))
-    take = (
-        update(messages)
-        .where(messages.c.id.in_(free.scalar_subquery()))
-        .values(
-            lease_owner=lease.owner,
-            lease_expires_at=lease.expires_at,
-            attempts=messages.c.attempts + 1,
-        )
-        .returning(messages.c.id)
-    )
+    params: dict[str, Any] = {
+        "now": now,
+        "limit": limit,
+        "owner": lease.owner,
+        "expires": lease.expires_at,
+    }
+    take = _TAKE_ANY
     with translate_errors(), engine.begin() as conn:
-        ids = sorted(conn.execute(take).scalars())
+        if backend is not None:
+            wanted = conn.execute(_BACKEND_IDS, {"name": backend.lower()}).scalars().all()
+            params["backend_ids"] = wanted
+            if not wanted:
+                return lease
+            take = _TAKE_BACKEND
+        ids = sorted(conn.execute(take, params).scalars())
         if not ids:
             return lease
         rows = conn.execute(
@@ -83,7 +111,7 @@ def claim(
         ).all()
         detail = {"lease_owner": lease.owner, "lease_expires": iso(lease.expires_at)}
         conn.execute(
-            insert(status_changes),
+            _INSERT_HISTORY,
             [
                 {
                     "message_id": message_id,
