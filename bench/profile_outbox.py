@@ -6,9 +6,9 @@ Queues N pull messages, then drains them as `bench/drains.py`'s pollers do — G
 /router/outbox?backend=bench-pull&limit=100, then one JSON POST of `[{"message_id", "status":
 "sent"}, ...]` to /router/delivered — through Flask's test client (no sockets, no gunicorn).
 The first half is timed without a profiler: wall and CPU per request, statements and commits per
-cycle, time inside the database driver's execute and commit. The second half runs under
-pyinstrument and its call tree is printed. Without --database-url it uses a fresh SQLite file
-(WAL, synchronous=FULL).
+cycle, time inside the database driver's execute and commit, and (SQLite) how long the write
+gate is held. The second half runs under pyinstrument and its call tree is printed. Without
+--database-url it uses a fresh SQLite file (WAL, synchronous=FULL).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 from pyinstrument import Profiler
 from sqlalchemy import Engine, event
 
-from httprouter import build_router, create_app
+from httprouter import build_router, create_app, db
 from httprouter.config import load_config
 from httprouter.db import make_engine
 from httprouter.logsetup import configure_logging
@@ -82,6 +83,26 @@ def timed_commit(engine: Engine, meter: Meter) -> None:
             pass
 
 
+def timed_gate(meter: Meter) -> None:
+    """SQLite: count how long each phase holds the write gate (BEGIN IMMEDIATE to COMMIT)."""
+    acquire, release = db.WriteGate.acquire, db.WriteGate.release
+    held: dict[int, tuple[float, float]] = {}
+
+    def timed_acquire(gate: db.WriteGate) -> None:
+        acquire(gate)
+        held[threading.get_ident()] = (time.perf_counter(), time.thread_time())
+
+    def timed_release(gate: db.WriteGate) -> None:
+        started = held.pop(threading.get_ident(), None)
+        if started is not None:
+            meter.db_seconds[meter.phase + " gate"] += time.perf_counter() - started[0]
+            meter.db_seconds[meter.phase + " gate cpu"] += time.thread_time() - started[1]
+        release(gate)
+
+    db.WriteGate.acquire = timed_acquire  # type: ignore[method-assign]
+    db.WriteGate.release = timed_release  # type: ignore[method-assign]
+
+
 def cycle(client: Any, limit: int, meter: Meter, clock: dict[str, list[float]]) -> int:
     """One poller cycle; returns how many messages it acknowledged."""
     meter.phase = "outbox"
@@ -133,6 +154,7 @@ def main() -> None:
             engine = app.extensions["httprouter"].engine
             meter = Meter(engine)
             timed_commit(engine, meter)
+            timed_gate(meter)
             clock: dict[str, list[float]] = {k: [] for k in ("outbox", "delivered")}
             clock.update({k + " cpu": [] for k in ("outbox", "delivered")})
             half = args.messages // 2
@@ -158,7 +180,9 @@ def main() -> None:
             f"  {phase:9}: wall {wall / cycles * 1000:6.1f} ms/cycle ({wall * per_message:.2f} "
             f"ms/message), CPU {cpu / cycles * 1000:6.1f} ms/cycle, driver execute "
             f"{db_seconds.get(phase, 0) / cycles * 1000:5.1f} ms, commit "
-            f"{db_seconds.get(phase + ' commit', 0) / cycles * 1000:5.1f} ms, "
+            f"{db_seconds.get(phase + ' commit', 0) / cycles * 1000:5.1f} ms, write gate "
+            f"{db_seconds.get(phase + ' gate', 0) / cycles * 1000:5.1f} ms "
+            f"({db_seconds.get(phase + ' gate cpu', 0) / cycles * 1000:.1f} ms CPU), "
             f"{statements.get(phase, 0) / cycles:.1f} statements and "
             f"{commits.get(phase, 0) / cycles:.1f} commits/cycle"
         )

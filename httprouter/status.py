@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 
 from . import clock, metrics
@@ -129,8 +129,7 @@ class Change:
     values: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Current:
+class Current(NamedTuple):
     """What a batch needs to know of a message before changing it (see `read_current`)."""
 
     status: str
@@ -138,18 +137,21 @@ class Current:
     backend: str
 
 
+_READ_CURRENT = (
+    select(messages.c.id, messages.c.status, messages.c.direction, backends.c.name)
+    .join(backends, backends.c.id == messages.c.backend_id)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(messages.c.id)
+)
+_READ_CURRENT_LOCKED = _READ_CURRENT.with_for_update(of=messages)
+
+
 def read_current(conn: Connection, ids: Iterable[int]) -> dict[int, Current]:
     """Read the status, direction and backend name of messages in one query; absent ids are left
     out. On PostgreSQL the message rows are locked, in id order, until the transaction ends."""
-    query = (
-        select(messages.c.id, messages.c.status, messages.c.direction, backends.c.name)
-        .join(backends, backends.c.id == messages.c.backend_id)
-        .where(messages.c.id.in_(sorted(set(ids))))
-        .order_by(messages.c.id)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=messages)
-    return {row.id: Current(row.status, row.direction, row.name) for row in conn.execute(query)}
+    query = _READ_CURRENT_LOCKED if conn.dialect.name == "postgresql" else _READ_CURRENT
+    rows = conn.execute(query, {"ids": sorted(set(ids))})
+    return {row[0]: Current(row[1], row[2], row[3]) for row in rows}
 
 
 def _group_key(change: Change) -> tuple[Hashable, ...]:
@@ -189,6 +191,7 @@ def change_statuses(
     results: list[StatusResult] = []
     history: list[dict[str, Any]] = []
     groups: dict[tuple[Hashable, ...], tuple[Change, list[int]]] = {}
+    keys: dict[tuple[str, int], tuple[Hashable, ...]] = {}
     moves: Counter[tuple[str, str]] = Counter()
     for change in changes:
         found = current[change.message_id]
@@ -200,7 +203,11 @@ def change_statuses(
             history.append(history_row(change.message_id, old, old, change.cause, now, detail))
             results.append(StatusResult(change.message_id, old, old, False))
             continue
-        groups.setdefault(_group_key(change), (change, []))[1].append(change.message_id)
+        seen = (change.new, id(change.values))  # the same dict: the same key, worked out once
+        key = keys.get(seen)
+        if key is None:
+            key = keys[seen] = _group_key(change)
+        groups.setdefault(key, (change, []))[1].append(change.message_id)
         history.append(
             history_row(change.message_id, old, change.new, change.cause, now, change.detail)
         )

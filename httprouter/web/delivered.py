@@ -93,8 +93,7 @@ def _deliver_many(items: list[Any], params: dict[str, Any]) -> Response:
     reports = [(*_parse_report(item, f"messages[{i}]."), item) for i, item in enumerate(items)]
     if not all(_token_ok(item.get("token"), message_id) for message_id, _, item in reports):
         authorize(params)
-    with translate_errors(), get_router().engine.begin() as conn:
-        outcomes = apply_reports(conn, reports)
+    outcomes = apply_reports(get_router().engine, reports)
     results = [
         {"message_id": message_id, **outcome.to_json()}
         if isinstance(outcome, HttpRouterError)
