@@ -176,13 +176,17 @@ def main() -> None:
     per_message = 1000 / done
     for phase in ("outbox", "delivered"):
         wall, cpu = sum(clock[phase]), sum(clock[phase + " cpu"])
+        gate = ""
+        if phase + " gate" in db_seconds:
+            gate = (
+                f"write gate {db_seconds[phase + ' gate'] / cycles * 1000:5.1f} ms "
+                f"({db_seconds.get(phase + ' gate cpu', 0) / cycles * 1000:.1f} ms CPU), "
+            )
         print(
             f"  {phase:9}: wall {wall / cycles * 1000:6.1f} ms/cycle ({wall * per_message:.2f} "
             f"ms/message), CPU {cpu / cycles * 1000:6.1f} ms/cycle, driver execute "
             f"{db_seconds.get(phase, 0) / cycles * 1000:5.1f} ms, commit "
-            f"{db_seconds.get(phase + ' commit', 0) / cycles * 1000:5.1f} ms, write gate "
-            f"{db_seconds.get(phase + ' gate', 0) / cycles * 1000:5.1f} ms "
-            f"({db_seconds.get(phase + ' gate cpu', 0) / cycles * 1000:.1f} ms CPU), "
+            f"{db_seconds.get(phase + ' commit', 0) / cycles * 1000:5.1f} ms, {gate}"
             f"{statements.get(phase, 0) / cycles:.1f} statements and "
             f"{commits.get(phase, 0) / cycles:.1f} commits/cycle"
         )
