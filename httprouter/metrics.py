@@ -143,11 +143,11 @@ def count_app_error(app: str) -> None:
     APP_ERRORS.labels(app).inc()
 
 
-def count_status(conn: Connection, backend: str, new: str) -> None:
-    """Count a move to sent, delivered or failed once the transaction on `conn` commits."""
+def count_status(conn: Connection, backend: str, new: str, count: int = 1) -> None:
+    """Count `count` moves to sent, delivered or failed once the transaction on `conn` commits."""
     counter = STATUS_COUNTERS.get(new)
     if counter is not None:
-        after_commit(conn, lambda: counter.labels(backend).inc())
+        after_commit(conn, lambda: counter.labels(backend).inc(count))
 
 
 _PENDING = "httprouter_metrics_after_commit"

@@ -9,16 +9,18 @@ message's history with the raw parameters it came with (credentials removed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from . import clock
-from .errors import NotFoundError, ValidationError
+from .db import translate_errors
+from .errors import HttpRouterError, NotFoundError, ValidationError
 from .models import DELIVERED, FAILED, INCOMING, SENT, STATUS_NAMES, messages
 from .redact import SECRET_PARAMS
-from .status import change_status, record
+from .status import Change, change_status, change_statuses, read_current, record
 
 # Kannel DLR types (dlr-mask bits, the value of %d).
 DLR_DELIVERED = 1  # delivered to the phone
@@ -107,6 +109,18 @@ def raw_detail(params: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+def _moved_values(reported: str, raw_status: Any, sent_at: Any, now: Any) -> dict[str, Any]:
+    """The columns a report writes besides the status when it moves the message."""
+    values: dict[str, Any] = {}
+    if reported in (SENT, DELIVERED):
+        values["sent_at"] = sent_at
+    if reported == DELIVERED:
+        values["delivered_at"] = now
+    if reported == FAILED:
+        values["error"] = f"gateway reported failure (status {raw_status})"
+    return values
+
+
 def apply_report(
     conn: Connection, message_id: int, reported: str | None, params: dict[str, Any]
 ) -> ReportOutcome:
@@ -117,21 +131,78 @@ def apply_report(
     if found is None:
         raise NotFoundError(f"no message with id {message_id}", field="message_id")
     if found.direction == INCOMING:
-        raise ValidationError(
-            f"message {message_id} is inbound: reports are for outbound messages",
-            field="message_id",
-        )
+        raise _inbound(message_id)
     detail = {"params": raw_detail(params)}
     if reported is None:
         record(conn, message_id, found.status, found.status, CAUSE, detail)
         return ReportOutcome(message_id, None, found.status, found.status, False)
     now = clock.now()
-    values: dict[str, Any] = {}
-    if reported in (SENT, DELIVERED):
-        values["sent_at"] = func.coalesce(messages.c.sent_at, now)
-    if reported == DELIVERED:
-        values["delivered_at"] = now
-    if reported == FAILED:
-        values["error"] = f"gateway reported failure (status {params.get('status')})"
+    sent_at = func.coalesce(messages.c.sent_at, now)
+    values = _moved_values(reported, params.get("status"), sent_at, now)
     result = change_status(conn, message_id, reported, CAUSE, detail=detail, values=values)
     return ReportOutcome(message_id, reported, result.old, result.new, result.changed)
+
+
+def _inbound(message_id: int) -> ValidationError:
+    return ValidationError(
+        f"message {message_id} is inbound: reports are for outbound messages", field="message_id"
+    )
+
+
+Report = tuple[int, str | None, dict[str, Any]]  # message id, status asked for, raw parameters
+
+
+def apply_reports(
+    engine: Engine, reports: Sequence[Report]
+) -> list[ReportOutcome | HttpRouterError]:
+    """Apply many reports in one transaction, with the outcome `apply_report` gives each in turn
+    (in message id order; reports for one message in the order given).
+
+    Set-based: one read of every message (locked on PostgreSQL), then `change_statuses` (an UPDATE
+    per group, one history insert). A message reported more than once takes one more such round
+    per repeat. A report on an unknown or inbound message gets its error in its place in the list
+    (NotFoundError, ValidationError) and the others are applied all the same. Everything that
+    needs no database is done before the transaction begins: on SQLite it holds the write lock.
+    """
+    now = clock.now()
+    sent_at = func.coalesce(messages.c.sent_at, now)  # one expression: one UPDATE per status
+    moved: dict[tuple[str, str], dict[str, Any]] = {}  # one dict per distinct values
+    changes: list[Change] = []
+    for message_id, reported, params in reports:
+        values = None
+        if reported is not None:
+            key = (reported, str(params.get("status")) if reported == FAILED else "")
+            values = moved.get(key)
+            if values is None:
+                values = moved[key] = _moved_values(reported, params.get("status"), sent_at, now)
+        changes.append(Change(message_id, reported, CAUSE, {"params": raw_detail(params)}, values))
+    outcomes: list[ReportOutcome | HttpRouterError | None] = [None] * len(reports)
+    pending = sorted(range(len(reports)), key=lambda i: reports[i][0])
+    with translate_errors(), engine.begin() as conn:
+        found = read_current(conn, (change.message_id for change in changes))
+        while pending:
+            taken: set[int] = set()
+            this_round: list[int] = []
+            later: list[int] = []
+            for i in pending:
+                message_id = changes[i].message_id
+                current = found.get(message_id)
+                if current is None:
+                    error = f"no message with id {message_id}"
+                    outcomes[i] = NotFoundError(error, field="message_id")
+                elif current.direction == INCOMING:
+                    outcomes[i] = _inbound(message_id)
+                elif message_id in taken:
+                    later.append(i)
+                else:
+                    taken.add(message_id)
+                    this_round.append(i)
+            results = change_statuses(conn, [changes[i] for i in this_round], current=found)
+            for i, result in zip(this_round, results, strict=True):
+                outcomes[i] = ReportOutcome(
+                    result.message_id, changes[i].new, result.old, result.new, result.changed
+                )
+                if later:  # the next round sees the status this one left
+                    found[result.message_id] = found[result.message_id]._replace(status=result.new)
+            pending = later
+    return cast(list[ReportOutcome | HttpRouterError], outcomes)  # every place is filled

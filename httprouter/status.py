@@ -7,11 +7,12 @@ status it asked for in its detail. `force=True` is for an operator's explicit ac
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 
 from . import clock, metrics
@@ -115,13 +116,42 @@ def change_status(
 
 @dataclass(frozen=True)
 class Change:
-    """One status change asked for in a batch (see `change_statuses`)."""
+    """One status change asked for in a batch (see `change_statuses`).
+
+    `new=None` asks for nothing: the event (a DLR 32, say) is recorded in the history with the
+    message's current status as old and new, and the message is left alone.
+    """
 
     message_id: int
-    new: str
+    new: str | None
     cause: str
     detail: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
+
+
+class Current(NamedTuple):
+    """What a batch needs to know of a message before changing it (see `read_current`)."""
+
+    status: str
+    direction: str
+    backend: str
+
+
+_READ_CURRENT = (
+    select(messages.c.id, messages.c.status, messages.c.direction, backends.c.name)
+    .join(backends, backends.c.id == messages.c.backend_id)
+    .where(messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(messages.c.id)
+)
+_READ_CURRENT_LOCKED = _READ_CURRENT.with_for_update(of=messages)
+
+
+def read_current(conn: Connection, ids: Iterable[int]) -> dict[int, Current]:
+    """Read the status, direction and backend name of messages in one query; absent ids are left
+    out. On PostgreSQL the message rows are locked, in id order, until the transaction ends."""
+    query = _READ_CURRENT_LOCKED if conn.dialect.name == "postgresql" else _READ_CURRENT
+    rows = conn.execute(query, {"ids": sorted(set(ids))})
+    return {row[0]: Current(row[1], row[2], row[3]) for row in rows}
 
 
 def _group_key(change: Change) -> tuple[Hashable, ...]:
@@ -133,28 +163,27 @@ def _group_key(change: Change) -> tuple[Hashable, ...]:
     )
 
 
-def change_statuses(conn: Connection, changes: Sequence[Change]) -> list[StatusResult]:
+def change_statuses(
+    conn: Connection,
+    changes: Sequence[Change],
+    *,
+    current: Mapping[int, Current] | None = None,
+) -> list[StatusResult]:
     """Apply many status changes in a few statements; the same rules as `change_status`.
 
-    One read of the current statuses (rows locked in id order on PostgreSQL), one UPDATE per
-    group of changes that write the same values (pass one `values` dict to the whole batch when
-    the values are the same) and one multi-row history insert. A message may appear once; an
-    unknown id raises NotFoundError before anything is written. Returns results in input order.
+    One read of the current statuses (`read_current`: rows locked in id order on PostgreSQL;
+    skipped when the caller passes what it read already as `current`), one UPDATE per group of
+    changes that write the same values (pass one `values` dict to the whole batch when the values
+    are the same) and one multi-row history insert. A message may appear once; an unknown id
+    raises NotFoundError before anything is written. Returns results in input order.
     """
     if not changes:
         return []
     ids = [c.message_id for c in changes]
     if len(set(ids)) != len(ids):
         raise ValueError("a message may appear only once per batch")
-    query = (
-        select(messages.c.id, messages.c.status, backends.c.name)
-        .join(backends, backends.c.id == messages.c.backend_id)
-        .where(messages.c.id.in_(ids))
-        .order_by(messages.c.id)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=messages)
-    current = {row.id: (row.status, row.name) for row in conn.execute(query)}
+    if current is None:
+        current = read_current(conn, ids)
     missing = [i for i in ids if i not in current]
     if missing:
         raise NotFoundError(f"no message with id {missing[0]}", field="message_id")
@@ -162,20 +191,29 @@ def change_statuses(conn: Connection, changes: Sequence[Change]) -> list[StatusR
     results: list[StatusResult] = []
     history: list[dict[str, Any]] = []
     groups: dict[tuple[Hashable, ...], tuple[Change, list[int]]] = {}
+    keys: dict[tuple[str, int], tuple[Hashable, ...]] = {}
+    moves: Counter[tuple[str, str]] = Counter()
     for change in changes:
-        old, backend = current[change.message_id]
-        if not can_move(old, change.new):
-            detail = {**(change.detail or {}), "ignored": change.new}
+        found = current[change.message_id]
+        old = found.status
+        if change.new is None or not can_move(old, change.new):
+            detail = change.detail
+            if change.new is not None:
+                detail = {**(detail or {}), "ignored": change.new}
             history.append(history_row(change.message_id, old, old, change.cause, now, detail))
             results.append(StatusResult(change.message_id, old, old, False))
             continue
-        groups.setdefault(_group_key(change), (change, []))[1].append(change.message_id)
+        seen = (change.new, id(change.values))  # the same dict: the same key, worked out once
+        key = keys.get(seen)
+        if key is None:
+            key = keys[seen] = _group_key(change)
+        groups.setdefault(key, (change, []))[1].append(change.message_id)
         history.append(
             history_row(change.message_id, old, change.new, change.cause, now, change.detail)
         )
         results.append(StatusResult(change.message_id, old, change.new, old != change.new))
         if old != change.new:
-            metrics.count_status(conn, backend, change.new)
+            moves[(found.backend, change.new)] += 1
     for first, group_ids in groups.values():
         conn.execute(
             update(messages)
@@ -183,6 +221,8 @@ def change_statuses(conn: Connection, changes: Sequence[Change]) -> list[StatusR
             .values(status=first.new, updated_at=now, **(first.values or {}))
         )
     conn.execute(insert(status_changes).returning(status_changes.c.id), history)  # batched
+    for (backend, new), count in moves.items():
+        metrics.count_status(conn, backend, new, count)
     return results
 
 

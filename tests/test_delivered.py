@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from httprouter.models import status_changes
+from httprouter.errors import HttpRouterError
+from httprouter.models import messages, status_changes
+from httprouter.reports import apply_report, parse_status
 from httprouter.tokens import message_token
 
 
@@ -227,3 +230,102 @@ def test_backend_password_opens_reports_for_that_backends_messages(make_app):
     [other] = queue(router, backend="kannel")
     assert report(client, own, "sent", password="modem-pw").status_code == 200
     assert report(client, other, "sent", password="modem-pw").status_code == 403
+
+
+def _reports_for(ids, inbound):
+    """A batch that touches every rule: moves, repeats, refusals, record-only, errors."""
+    return [
+        {"message_id": ids[0], "status": "sent"},
+        {"message_id": ids[1], "status": 16},
+        {"message_id": ids[2], "status": "2"},
+        {"message_id": ids[3], "status": "8"},
+        {"message_id": 999_999, "status": "1"},
+        {"message_id": ids[4], "status": "32", "smsc": "mtn"},
+        {"message_id": inbound},
+        {"message_id": ids[3], "status": "1"},
+        {"message_id": ids[5]},
+        {"message_id": ids[1], "status": "delivered"},
+        {"message_id": ids[3], "status": "4"},
+        {"message_id": ids[6], "status": "failed"},
+        {"message_id": ids[0], "status": "delivered"},
+    ]
+
+
+def _state(router, ids):
+    with router.read() as conn:
+        rows = {
+            r.id: (r.status, r.error, r.sent_at is not None, r.delivered_at is not None)
+            for r in conn.execute(select(messages).where(messages.c.id.in_(ids)))
+        }
+        changes = conn.execute(
+            select(status_changes).where(status_changes.c.message_id.in_(ids))
+        ).all()
+    position = {message_id: n for n, message_id in enumerate(ids)}
+    history: dict[int, list[tuple]] = {}
+    for c in sorted(changes, key=lambda c: c.id):
+        detail = dict(c.detail or {})
+        if "params" in detail:
+            detail["params"] = {k: v for k, v in detail["params"].items() if k != "message_id"}
+        history.setdefault(position[c.message_id], []).append(
+            (c.old_status, c.new_status, c.cause, detail)
+        )
+    return [rows[i] for i in ids], history
+
+
+def test_a_batch_answers_and_records_what_one_report_at_a_time_does(client, router):
+    """The set-based batch gives each report the outcome or error the per-report path gives."""
+    batch_ids, single_ids = queue(router, 7), queue(router, 7)
+    inbound = client.get("/router/receive?backend=k&sender=1&message=x").get_json()["message"]
+    for ids in (batch_ids, single_ids):  # the same history before: one message already delivered
+        assert report(client, ids[6], "1").status_code == 200
+
+    out = client.post("/router/delivered", json=_reports_for(batch_ids, inbound["id"])).get_json()
+
+    single = _reports_for(single_ids, inbound["id"])
+    expected: list[dict] = [{} for _ in single]
+    with router.engine.begin() as conn:  # what /router/delivered did before: one by one, id order
+        for i in sorted(range(len(single)), key=lambda i: single[i]["message_id"]):
+            item = single[i]
+            try:
+                expected[i] = apply_report(
+                    conn, item["message_id"], parse_status(item.get("status")), item
+                ).to_json()
+            except HttpRouterError as exc:
+                expected[i] = {"message_id": item["message_id"], **exc.to_json()}
+
+    def same_shape(results, ids):
+        names = {str(message_id): f"#{n}" for n, message_id in enumerate(ids)}
+        shaped = []
+        for result in results:
+            result = dict(result)
+            result["message_id"] = names.get(str(result["message_id"]), result["message_id"])
+            if "error" in result:
+                result["error"] = re.sub(
+                    r"\d+", lambda m: names.get(m.group(), m.group()), result["error"]
+                )
+            shaped.append(result)
+        return shaped
+
+    assert same_shape(out["results"], batch_ids) == same_shape(expected, single_ids)
+    assert (out["applied"], out["errors"]) == (11, 2)
+    assert _state(router, batch_ids) == _state(router, single_ids)
+    assert router.message_json(batch_ids[3])["status"] == "D"
+    assert router.message_json(batch_ids[2])["error"] == "gateway reported failure (status 2)"
+
+
+def test_a_batch_of_100_takes_a_few_statements_not_some_per_report(client, router):
+    ids = queue(router, 100)
+    statements: list[str] = []
+    engine = router.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        r = client.post(
+            "/router/delivered", json=[{"message_id": i, "status": "sent"} for i in ids]
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert r.status_code == 200 and r.get_json()["applied"] == 100
+    # BEGIN (SQLite), one read, one UPDATE, one history insert (one executemany)
+    assert len(statements) <= 4, statements
+    assert {m["status"] for m in (router.message_json(i) for i in ids)} == {"S"}

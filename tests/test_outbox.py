@@ -148,3 +148,22 @@ def test_password_is_required_when_set(make_app):
     )
     assert client.get("/router/outbox?backend=modem&password=modem-pw").status_code == 200
     assert client.get("/router/outbox?password=modem-pw").status_code == 403
+
+
+def test_a_handed_out_message_is_the_stored_message_with_its_lease(client, router):
+    reply = client.get("/router/receive?backend=modem&sender=%2B250788111&message=hi").get_json()
+    queue(router, "Modem", 2)
+    out = poll(client, backend="modem", limit=5)["outbox"]
+    assert [m["id"] for m in out] == sorted(m["id"] for m in out) and len(out) == 3
+    assert out[0]["in_response_to"] == reply["message"]["id"]
+    assert {m["backend"] for m in out} == {"modem", "Modem"}
+    for message in out:
+        assert message == router.message_json(message["id"])
+        assert message["attempts"] == 1
+    with router.read() as conn:
+        recorded = conn.execute(
+            select(status_changes).where(status_changes.c.cause == "outbox")
+        ).all()
+    assert sorted(r.message_id for r in recorded) == [m["id"] for m in out]
+    assert {(r.old_status, r.new_status) for r in recorded} == {("Q", "Q")}
+    assert len({r.detail["lease_owner"] for r in recorded}) == 1

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..db import translate_errors
 from ..errors import HttpRouterError, ValidationError
 from ..models import STATUS_NAMES, backends, messages
-from ..reports import ReportOutcome, apply_report, parse_status
+from ..reports import ReportOutcome, apply_report, apply_reports, parse_status
 from ..tokens import verify_token
 from . import get_router, route
 from .params import authorize, int_param, request_params
@@ -93,16 +93,14 @@ def _deliver_many(items: list[Any], params: dict[str, Any]) -> Response:
     reports = [(*_parse_report(item, f"messages[{i}]."), item) for i, item in enumerate(items)]
     if not all(_token_ok(item.get("token"), message_id) for message_id, _, item in reports):
         authorize(params)
-    results: list[dict[str, Any]] = [{} for _ in reports]
-    order = sorted(range(len(reports)), key=lambda i: reports[i][0])  # lock rows in id order
-    with translate_errors(), get_router().engine.begin() as conn:
-        for i in order:
-            message_id, reported, item = reports[i]
-            try:
-                results[i] = apply_report(conn, message_id, reported, item).to_json()
-            except HttpRouterError as exc:
-                results[i] = {"message_id": message_id, **exc.to_json()}
-    failed = sum(1 for r in results if "error" in r)
+    outcomes = apply_reports(get_router().engine, reports)
+    results = [
+        {"message_id": message_id, **outcome.to_json()}
+        if isinstance(outcome, HttpRouterError)
+        else outcome.to_json()
+        for (message_id, _, _), outcome in zip(reports, outcomes, strict=True)
+    ]
+    failed = sum(1 for outcome in outcomes if isinstance(outcome, HttpRouterError))
     return jsonify(
         status="Reports recorded.", applied=len(results) - failed, errors=failed, results=results
     )
