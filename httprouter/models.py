@@ -134,7 +134,11 @@ class Connection(Base):
     """An identity (phone number, sender id) on one backend."""
 
     __tablename__ = "connections"
-    __table_args__ = (UniqueConstraint("backend_id", "identity"),)
+    __table_args__ = (
+        UniqueConstraint("backend_id", "identity"),
+        # The log's contact filter names an identity, whatever its backend.
+        Index(None, "identity"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     backend_id: Mapped[int] = mapped_column(ForeignKey("backends.id"))
@@ -151,8 +155,10 @@ class Message(Base):
         # The outbox and the dispatcher look for work by status and backend, oldest first.
         Index(None, "status", "backend_id", "id"),
         Index(None, "status", "next_attempt_at"),
-        # Log pages: newest first within a direction; a contact's thread.
+        # Log pages: newest first within a direction, a status, a backend; a contact's thread.
         Index(None, "direction", "id"),
+        Index(None, "status", "id"),
+        Index(None, "backend_id", "id"),
         Index(None, "connection_id", "id"),
         Index(None, "in_response_to_id"),
         # A gateway's id for a message (DLR matching) and inbound de-duplication.
