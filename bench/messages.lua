@@ -1,11 +1,9 @@
--- wrk script for /router/messages: the log pages an operator or a client reads.
-local paths = {
-  "/router/messages",
-  "/router/messages?direction=I",
-  "/router/messages?status=Q",
-  "/router/messages?contact=%2B250700000042",
-  "/router/messages?backend=kannel&direction=O",
-}
+-- wrk script for /router/messages: the log pages an operator or a client reads, in turn.
+-- BENCH_PATHS (space-separated) names them; bench/receive.py sets it.
+local paths = {}
+for path in string.gmatch(os.getenv("BENCH_PATHS") or "/router/messages", "%S+") do
+  table.insert(paths, path)
+end
 local counter = 0
 
 function request()

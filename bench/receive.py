@@ -18,6 +18,14 @@ from .wrk import WrkResult, median_result, run_wrk
 
 log = logging.getLogger(__name__)
 ECHO = "httprouter.apps.echo.EchoApp"
+# The /router/messages query forms that bench/messages.lua requests in turn.
+MESSAGE_FORMS = (
+    "/router/messages",
+    "/router/messages?direction=I",
+    "/router/messages?status=Q",
+    "/router/messages?contact=%2B250700000042",
+    "/router/messages?backend=kannel&direction=O",
+)
 
 
 @dataclass
@@ -43,6 +51,7 @@ class Report:
     growth: dict[str, dict[str, WrkResult]] = field(default_factory=dict)
     growth_ratio: dict[str, float] = field(default_factory=dict)
     listing: dict[str, dict[str, WrkResult | None]] = field(default_factory=dict)
+    forms: dict[str, dict[str, WrkResult]] = field(default_factory=dict)
     preload_seconds: dict[str, float] = field(default_factory=dict)
     rss: dict[str, float] = field(default_factory=dict)
     drains: dict[str, float | str] = field(default_factory=dict)
@@ -119,6 +128,17 @@ def has_endpoint(url: str) -> bool:
     return True
 
 
+def run_messages(server: Server, forms: tuple[str, ...], seconds: float) -> WrkResult:
+    """Read the message log at `server` with 4 connections, requesting `forms` in turn."""
+    return run_wrk(
+        server.url + "/router/messages",
+        script="messages.lua",
+        connections=4,
+        seconds=seconds,
+        env={"BENCH_PATHS": " ".join(forms)},
+    )
+
+
 def bench_growth(report: Report, dbs: Databases, logdir: Path, opts: Options) -> None:
     """Receive throughput and /router/messages latency, empty database vs N stored messages."""
     for kind in opts.kinds:
@@ -144,15 +164,14 @@ def bench_growth(report: Report, dbs: Databases, logdir: Path, opts: Options) ->
             for name, server in servers.items():
                 found = has_endpoint(server.url + "/router/messages")
                 report.listing[kind][name] = (
-                    run_wrk(
-                        server.url + "/router/messages",
-                        script="messages.lua",
-                        connections=4,
-                        seconds=opts.seconds,
-                    )
-                    if found
-                    else None
+                    run_messages(server, MESSAGE_FORMS, opts.seconds) if found else None
                 )
+            if report.listing[kind]["full"] is not None:
+                # Each form alone too, to see which one the mix's p95 comes from.
+                seconds = max(2, int(opts.seconds) // 2)  # wrk takes whole seconds
+                report.forms[kind] = {
+                    form: run_messages(servers["full"], (form,), seconds) for form in MESSAGE_FORMS
+                }
             for server in servers.values():
                 report.rss[f"gunicorn worker: {server.name}"] = server.worker_peak_rss_mb()
         finally:

@@ -64,6 +64,21 @@ def render(report: Report, opts: Options) -> str:
                 )
             )
         out.append("")
+    if report.forms:
+        kinds = list(report.forms)
+        out += [
+            "/router/messages per form on the full database (each form alone, 4 connections)",
+            "",
+            _row("form", *(f"{kind} {p} ms" for kind in kinds for p in ("p50", "p95"))),
+            _row("---", *(["---:"] * 2 * len(kinds))),
+        ]
+        for form in report.forms[kinds[0]]:
+            cells = []
+            for kind in kinds:
+                r = report.forms[kind].get(form)
+                cells += [f"{r.p50:.1f}", f"{r.p95:.1f}"] if r else ["", ""]
+            out.append(_row(f"`{form}`", *cells))
+        out.append("")
     if report.drains:
         out += [
             f"drains of {opts.drain_messages:,} messages",

@@ -33,9 +33,10 @@ def run_wrk(
     seconds: float = 10,
     threads: int = 2,
     timeout: float = 30,
+    env: dict[str, str] | None = None,
 ) -> WrkResult:
-    """Load `url` for `seconds` with `connections` open connections."""
-    env = dict(os.environ, BENCH_RUN=uuid.uuid4().hex[:10])
+    """Load `url` for `seconds` with `connections` open connections (`env` for the script)."""
+    env = dict(os.environ, BENCH_RUN=uuid.uuid4().hex[:10], **(env or {}))
     out = subprocess.run(
         [
             "wrk",

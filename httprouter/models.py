@@ -137,6 +137,8 @@ connections = Table(
     Column("contact_id", ForeignKey("contacts.id"), index=True),
     _created_at(),
     UniqueConstraint("backend_id", "identity"),
+    # The log's contact filter names an identity, whatever its backend.
+    Index(None, "identity"),
 )
 
 # One SMS, inbound or outbound. Its status row is also its place in the queue.
@@ -167,8 +169,10 @@ messages = Table(
     # The outbox and the dispatcher look for work by status and backend, oldest first.
     Index(None, "status", "backend_id", "id"),
     Index(None, "status", "next_attempt_at"),
-    # Log pages: newest first within a direction; a contact's thread.
+    # Log pages: newest first within a direction, a status, a backend; a contact's thread.
     Index(None, "direction", "id"),
+    Index(None, "status", "id"),
+    Index(None, "backend_id", "id"),
     Index(None, "connection_id", "id"),
     Index(None, "in_response_to_id"),
     # A gateway's id for a message (DLR matching) and inbound de-duplication.

@@ -37,15 +37,18 @@ def pending_count(conn: Connection, minutes: float) -> int:
 
 
 def status_counts(conn: Connection) -> dict[str, dict[str, int]]:
-    """Return {backend: {status letter: count}} over every message."""
+    """Return {backend: {status letter: count}} over every message.
+
+    Counted by backend id, names added after: the count then reads only the (status, backend,
+    id) index, where a join to backends would fetch every message row.
+    """
+    names = dict(conn.execute(select(backends.c.id, backends.c.name)).all())
     rows = conn.execute(
-        select(backends.c.name, messages.c.status, func.count())
-        .select_from(messages)
-        .join(backends, backends.c.id == messages.c.backend_id)
-        .group_by(backends.c.name, messages.c.status)
-        .order_by(backends.c.name, messages.c.status)
+        select(messages.c.backend_id, messages.c.status, func.count()).group_by(
+            messages.c.status, messages.c.backend_id
+        )
     ).all()
     counts: dict[str, dict[str, int]] = {}
-    for name, status, count in rows:
-        counts.setdefault(name, {})[status] = count
+    for backend_id, status, count in sorted(rows, key=lambda r: (names[r[0]], r[1])):
+        counts.setdefault(names[backend_id], {})[status] = count
     return counts

@@ -49,6 +49,8 @@ def test_filters_narrow_the_log_and_stay_in_the_links(console):
     assert ids(console.get("/router/console?direction=o").text) == [4, 2]
     assert ids(console.get("/router/console?status=queued").text) == [4, 2]
     assert ids(console.get("/router/console?status=H&backend=modem").text) == [3]
+    assert ids(console.get("/router/console?backend=modem").text) == [4, 3]
+    assert ids(console.get("/router/console?backend=nowhere").text) == []
     assert ids(console.get("/router/console?contact=0001").text) == [2, 1]
     assert ids(console.get("/router/console?q=CLINIC").text) == [2, 1]
     assert ids(console.get("/router/console?q=100%25").text) == []  # LIKE wildcards are literal

@@ -56,6 +56,8 @@ def test_newest_first_with_legacy_keys(client, traffic):
         ({"q": "_x"}, ["broadcast_x"]),
         ({"q": "%"}, ["Hello 100%", "Hello 100%"]),
         ({"direction": "O", "backend": "modem", "status": "Q"}, ["Hello 100%"]),
+        ({"backend": "nowhere"}, []),
+        ({"contact": "+999"}, []),
     ],
 )
 def test_filters(client, traffic, params, expected):
@@ -96,6 +98,26 @@ def test_keyset_paging_walks_everything_once(client, router):
         if before is None:
             break
     assert pages == 3 and len(seen) == 23 and seen == sorted(seen, reverse=True)
+
+
+def test_several_statuses_page_newest_first_across_them(client, router):
+    # Each receive stores the inbound message (H) and its echo reply (Q): ids alternate.
+    for i in range(5):
+        client.get(f"/router/receive?backend=modem&sender=%2B25078800{i}&message=m{i}")
+    router.send("elsewhere", [("kannel", "+250788999")])
+    seen, before = [], None
+    while True:
+        params = {"status": "Q,handled,H", "backend": "modem", "limit": 3}
+        body = get(client, **params | ({"before_id": before} if before else {}))
+        assert len(body["messages"]) <= 3
+        seen += [(m["id"], m["status"]) for m in body["messages"]]
+        before = body["next_before_id"]
+        if before is None:
+            break
+    assert [status for _, status in seen] == ["Q", "H"] * 5
+    assert [i for i, _ in seen] == sorted((i for i, _ in seen), reverse=True)
+    inbound = get(client, status="Q,H", direction="I", limit=2)["messages"]
+    assert [m["text"] for m in inbound] == ["m4", "m3"]
 
 
 @pytest.mark.parametrize(

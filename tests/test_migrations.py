@@ -1,11 +1,13 @@
-"""Models and migrations agree, on both databases."""
+"""Models and migrations agree, on both databases; a migration upgrades and downgrades."""
 
 from __future__ import annotations
 
+from alembic import command
 from httprouter.migrations import HEAD_REVISION
+from sqlalchemy import inspect
 
 from httprouter.db import make_engine
-from httprouter.migrate import check, current_revision, head_revision, upgrade
+from httprouter.migrate import alembic_config, check, current_revision, head_revision, upgrade
 
 
 def test_models_and_migrations_have_not_drifted(db_url):
@@ -67,3 +69,38 @@ def test_sqlite_writers_take_turns_across_threads(tmp_path):
     engine.dispose()
     assert errors == []
     assert (tmp_path / "turns.sqlite3.lock").exists()
+
+
+def _downgrade(engine, revision):
+    cfg = alembic_config(engine)
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        conn.commit()
+
+
+def _indexes(engine):
+    found = inspect(engine)
+    return {i["name"] for table in ("messages", "connections") for i in found.get_indexes(table)}
+
+
+LOG_INDEXES = {"ix_messages_status_id", "ix_messages_backend_id_id", "ix_connections_identity"}
+
+
+def test_log_indexes_upgrade_a_database_with_messages_and_downgrade(db_url, make_app):
+    engine = make_engine(db_url)
+    try:
+        _downgrade(engine, "0001")
+        assert not LOG_INDEXES & _indexes(engine)
+        client = make_app().test_client()
+        client.get("/router/receive?backend=modem&sender=%2B250788111&message=before")
+        upgrade(engine)
+        assert _indexes(engine) >= LOG_INDEXES
+        body = client.get("/router/messages?status=Q,H&contact=%2B250788111").get_json()
+        assert [m["status"] for m in body["messages"]] == ["Q", "H"]
+        _downgrade(engine, "0001")
+        assert current_revision(engine) == "0001"
+        assert not LOG_INDEXES & _indexes(engine)
+    finally:
+        upgrade(engine)
+        engine.dispose()

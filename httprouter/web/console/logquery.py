@@ -129,7 +129,7 @@ def parse_filters(args: Mapping[str, Any]) -> LogFilters:
     return filters
 
 
-def filtered(filters: LogFilters) -> Any:
+def filtered(conn: Connection, filters: LogFilters) -> Any:
     """Return the SELECT of messages that match `filters` (no order, no paging)."""
     query = select_messages()
     if filters.direction:
@@ -137,7 +137,10 @@ def filtered(filters: LogFilters) -> Any:
     if filters.status:
         query = query.where(m.c.status == filters.status)
     if filters.backend:
-        query = query.where(backends.c.name == filters.backend)
+        # By id, looked up first: then that backend's messages come from its (backend, id)
+        # index in order, where a filter on the joined name could make the database sort them.
+        ids = conn.execute(select(backends.c.id).where(backends.c.name == filters.backend))
+        query = query.where(m.c.backend_id.in_(list(ids.scalars())))
     if filters.contact:
         # Matching connections first: then each one's messages come from its (connection, id)
         # index instead of a scan of every message.
@@ -156,7 +159,7 @@ def filtered(filters: LogFilters) -> Any:
 
 def log_page(conn: Connection, filters: LogFilters) -> LogPage:
     """Return one page of the log for `filters`, newest first."""
-    query = filtered(filters)
+    query = filtered(conn, filters)
     size = filters.limit
     if filters.after is not None:
         rows = conn.execute(
