@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func
 
 from . import clock
 from .db import translate_errors
 from .errors import HttpRouterError, NotFoundError, ValidationError
 from .models import DELIVERED, FAILED, INCOMING, SENT, STATUS_NAMES, messages
 from .redact import SECRET_PARAMS
-from .status import Change, change_status, change_statuses, read_current, record
+from .status import Change, change_statuses, read_current
 
 # Kannel DLR types (dlr-mask bits, the value of %d).
 DLR_DELIVERED = 1  # delivered to the phone
@@ -125,21 +125,19 @@ def apply_report(
     conn: Connection, message_id: int, reported: str | None, params: dict[str, Any]
 ) -> ReportOutcome:
     """Apply one report inside a transaction, moving the message only forward; record it."""
-    found = conn.execute(
-        select(messages.c.direction, messages.c.status).where(messages.c.id == message_id)
-    ).first()
+    found = read_current(conn, [message_id]).get(message_id)
     if found is None:
         raise NotFoundError(f"no message with id {message_id}", field="message_id")
     if found.direction == INCOMING:
         raise _inbound(message_id)
-    detail = {"params": raw_detail(params)}
-    if reported is None:
-        record(conn, message_id, found.status, found.status, CAUSE, detail)
-        return ReportOutcome(message_id, None, found.status, found.status, False)
-    now = clock.now()
-    sent_at = func.coalesce(messages.c.sent_at, now)
-    values = _moved_values(reported, params.get("status"), sent_at, now)
-    result = change_status(conn, message_id, reported, CAUSE, detail=detail, values=values)
+    values = None
+    if reported is not None:
+        now = clock.now()
+        values = _moved_values(
+            reported, params.get("status"), func.coalesce(messages.c.sent_at, now), now
+        )
+    change = Change(message_id, reported, CAUSE, {"params": raw_detail(params)}, values)
+    result = change_statuses(conn, [change], current={message_id: found})[0]
     return ReportOutcome(message_id, reported, result.old, result.new, result.changed)
 
 

@@ -88,30 +88,8 @@ def change_status(
     Call inside a transaction; on PostgreSQL the row is locked until it commits. `values` are
     extra columns written only when the status moves (sent_at, delivered_at, ...).
     """
-    # The backend's name comes in the same read, for the metrics; only the message row is locked.
-    query = (
-        select(messages.c.status, backends.c.name)
-        .join(backends, backends.c.id == messages.c.backend_id)
-        .where(messages.c.id == message_id)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=messages)
-    row = conn.execute(query).first()
-    if row is None:
-        raise NotFoundError(f"no message with id {message_id}", field="message_id")
-    old, backend = row
-    if not (force or can_move(old, new)):
-        record(conn, message_id, old, old, cause, {**(detail or {}), "ignored": new})
-        return StatusResult(message_id, old, old, False)
-    conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id)
-        .values(status=new, updated_at=clock.now(), **(values or {}))
-    )
-    record(conn, message_id, old, new, cause, detail)
-    if old != new:
-        metrics.count_status(conn, backend, new)
-    return StatusResult(message_id, old, new, old != new)
+    change = Change(message_id, new, cause, detail, values, force)
+    return change_statuses(conn, [change])[0]
 
 
 @dataclass(frozen=True)
@@ -119,7 +97,8 @@ class Change:
     """One status change asked for in a batch (see `change_statuses`).
 
     `new=None` asks for nothing: the event (a DLR 32, say) is recorded in the history with the
-    message's current status as old and new, and the message is left alone.
+    message's current status as old and new, and the message is left alone. `force` moves it even
+    backwards (an operator's explicit action).
     """
 
     message_id: int
@@ -127,6 +106,7 @@ class Change:
     cause: str
     detail: dict[str, Any] | None = None
     values: dict[str, Any] | None = None
+    force: bool = False
 
 
 class Current(NamedTuple):
@@ -191,23 +171,18 @@ def change_statuses(
     results: list[StatusResult] = []
     history: list[dict[str, Any]] = []
     groups: dict[tuple[Hashable, ...], tuple[Change, list[int]]] = {}
-    keys: dict[tuple[str, int], tuple[Hashable, ...]] = {}
     moves: Counter[tuple[str, str]] = Counter()
     for change in changes:
         found = current[change.message_id]
         old = found.status
-        if change.new is None or not can_move(old, change.new):
+        if change.new is None or not (change.force or can_move(old, change.new)):
             detail = change.detail
             if change.new is not None:
                 detail = {**(detail or {}), "ignored": change.new}
             history.append(history_row(change.message_id, old, old, change.cause, now, detail))
             results.append(StatusResult(change.message_id, old, old, False))
             continue
-        seen = (change.new, id(change.values))  # the same dict: the same key, worked out once
-        key = keys.get(seen)
-        if key is None:
-            key = keys[seen] = _group_key(change)
-        groups.setdefault(key, (change, []))[1].append(change.message_id)
+        groups.setdefault(_group_key(change), (change, []))[1].append(change.message_id)
         history.append(
             history_row(change.message_id, old, change.new, change.cause, now, change.detail)
         )
