@@ -73,8 +73,8 @@ CLAIM_BATCH = 32  # claim up to this many messages at once (at least twice the c
 class Claimed:
     """A message this dispatcher holds, with what its backend needs to push it."""
 
-    message: OutboundMessage
-    attempts: int
+    message: OutboundMessage  # its `attempt` is the number this send will be
+    token: str  # the message's signed token: in its DLR URL, and masked in the attempt log
     lease_expires: datetime
 
 
@@ -329,27 +329,28 @@ class Dispatcher:
         fields = row.fields or {}
         # Reply from the number the sender wrote to (Kannel's %P), unless the message says.
         sender = fields.get("sender") or parents.get(row.in_response_to_id, {}).get("to") or ""
+        token = self._token(row.id)
         return Claimed(
             OutboundMessage(
                 id=row.id,
                 backend=row.backend,
                 recipient=row.identity,
                 text=row.text,
-                dlr_url=self.dlr_url(row.id),
+                dlr_url=self.dlr_url(row.id, token),
                 sender=str(sender),
                 priority=row.priority or 0,
                 attempt=(row.attempts or 0) + 1,
             ),
-            row.attempts or 0,
+            token,
             lease_expires,
         )
 
     def _token(self, message_id: int) -> str:
         return message_token(self.router.signing_key, message_id)
 
-    def dlr_url(self, message_id: int) -> str:
+    def dlr_url(self, message_id: int, token: str) -> str:
         """Our /router/delivered URL for a message, signed, with Kannel's `%d` for the status."""
-        query = urlencode({"message_id": message_id, "token": self._token(message_id)})
+        query = urlencode({"message_id": message_id, "token": token})
         return f"{self.public_url}/router/delivered?{query}&status=%d"
 
     def release_all(self) -> int:
@@ -383,8 +384,7 @@ class Dispatcher:
         if backend.rate_limit and not self._wait_for_slot(backend):
             self._release(message.id)
             return None
-        if self.stop.is_set():  # stopping: do not start a new send
-            self._release(message.id)
+        if self.stop.is_set():  # stopping: no new send; run() releases every claim at the end
             return None
         left = (item.lease_expires - clock.now()).total_seconds()
         if left < self.claim_seconds / 2:  # waited half its claim here: give it back, not late
@@ -410,7 +410,7 @@ class Dispatcher:
         sent_values: dict[str, Any] = {"error": None, "next_attempt_at": None}
         for attempt in attempts:
             message, result = attempt.item.message, attempt.result
-            number = attempt.item.attempts + 1
+            number = message.attempt
             outcome = result.outcome
             if outcome is Outcome.RETRY and number >= attempt.backend.max_attempts:
                 outcome = Outcome.FAILED
@@ -430,7 +430,7 @@ class Dispatcher:
             else:
                 values = {"error": result.error, "next_attempt_at": None}
                 changes.append(Change(message.id, FAILED, "push failed", detail, values))
-            secrets = (*attempt.backend.secrets, self._token(message.id))
+            secrets = (*attempt.backend.secrets, attempt.item.token)
             logged.append(
                 {
                     "message_id": message.id,
