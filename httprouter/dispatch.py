@@ -91,6 +91,10 @@ class Attempt:
     done_at: float = field(default_factory=time.monotonic)
 
 
+# What a claim read inside its transaction: message rows, their parents' fields, the claim expiry.
+_Taken = tuple[list[Any], dict[int, dict[str, Any]], datetime]
+
+
 def default_public_url(config: dict[str, Any]) -> str:
     """The base URL gateways reach the router at: PUBLIC_URL, or loopback on PORT."""
     return (config.get("PUBLIC_URL") or f"http://127.0.0.1:{config['PORT']}").rstrip("/")
@@ -221,10 +225,10 @@ class Dispatcher:
         if not finished and limit <= 0:
             return []
         try:
-            self.router.signing_key  # noqa: B018 - loaded (stored on first use) before our transaction
             with self.engine.begin() as conn:
                 self.record(conn, finished)
-                claimed = self._claim(conn, limit) if limit > 0 else []
+                taken = self._claim(conn, limit) if limit > 0 else None
+            claimed = self._prepare(taken)  # outside the transaction: no lock held for it
         except (DBAPIError, HttpRouterError) as exc:
             self._db_failures += 1
             pause = min(DB_DOWN_PAUSE_MAX, DB_DOWN_PAUSE_SECONDS * 2 ** (self._db_failures - 1))
@@ -270,22 +274,30 @@ class Dispatcher:
 
     def claim(self, limit: int) -> list[Claimed]:
         """Take up to `limit` due messages, highest priority and oldest first."""
-        self.router.signing_key  # noqa: B018 - loaded (stored on first use) before our transaction
         with self.engine.begin() as conn:
-            return self._claim(conn, limit)
+            taken = self._claim(conn, limit)
+        return self._prepare(taken)
 
-    def _claim(self, conn: Connection, limit: int) -> list[Claimed]:
+    def _claim(self, conn: Connection, limit: int) -> _Taken:
+        """Claim up to `limit` messages; return their rows, their parents' fields, the expiry."""
         now = clock.now()
         expires = now + timedelta(seconds=self.claim_seconds)
         taken = conn.execute(self._take, {"now": now, "limit": limit, "expires": expires})
         ids: list[int] = list(taken.scalars())
         if not ids:
-            return []
+            return [], {}, expires
         rows = sorted(
             conn.execute(self._read, {"ids": ids}),
             key=lambda r: (-(r.priority or 0), r.next_attempt_at, r.id),
         )
-        parents = self._parent_fields(conn, [r.in_response_to_id for r in rows])
+        return rows, self._parent_fields(conn, [r.in_response_to_id for r in rows]), expires
+
+    def _prepare(self, taken: _Taken | None) -> list[Claimed]:
+        """Turn claimed rows into messages to push (signing each; the key may load on first use,
+        in a transaction of its own, so this runs after the claim's transaction)."""
+        if taken is None:
+            return []
+        rows, parents, expires = taken
         return [self._claimed(row, parents, expires) for row in rows]
 
     def _claim_statements(self) -> tuple[Any, Any, Any]:
