@@ -15,6 +15,15 @@ from httprouter.migrate import upgrade
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def migrated(url: str | None, folder: Path) -> str:
+    """`url` (or, without one, a fresh SQLite file in `folder`) migrated for httprouter."""
+    url = url or f"sqlite:///{folder / 'profile.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
 class Databases:
     """Creates databases on demand and drops every PostgreSQL one it made."""
 
@@ -43,11 +52,7 @@ class Databases:
     def new(self, kind: str, name: str, *, migrate: bool = True) -> str:
         """A fresh database of `kind` ("sqlite" or "postgresql"), migrated for httprouter."""
         url = self.sqlite(name) if kind == "sqlite" else self.postgresql(name)
-        if migrate:
-            engine = make_engine(url)
-            upgrade(engine)
-            engine.dispose()
-        return url
+        return migrated(url, self.folder) if migrate else url
 
     def drop_all(self) -> None:
         """Drop the PostgreSQL databases this run created."""

@@ -25,11 +25,11 @@ from typing import Any
 from pyinstrument import Profiler
 from sqlalchemy import Engine, event
 
-from httprouter import build_router, create_app, db
-from httprouter.config import load_config
-from httprouter.db import make_engine
+from httprouter import create_app, db
 from httprouter.logsetup import configure_logging
-from httprouter.migrate import upgrade
+
+from .databases import migrated
+from .drains import queue
 
 BACKEND = "bench-pull"
 
@@ -134,18 +134,9 @@ def main() -> None:
     parser.add_argument("--html", help="also write the HTML report here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'profile.sqlite3'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+        url = migrated(args.database_url, Path(folder))
         settings = {"DATABASE_URL": url, "SMS_APPS": []}
-        router = build_router(load_config(settings))
-        for start in range(0, args.messages, 1000):
-            end = min(args.messages, start + 1000)
-            router.send(
-                "benchmark message", [(BACKEND, f"+2507{i:08d}") for i in range(start, end)]
-            )
-        router.engine.dispose()
+        queue(settings, BACKEND, args.messages)
         # Log as the service does, but to a file: the request log is part of the cost.
         with open(Path(folder) / "log", "w") as log_file:
             configure_logging("INFO", "json", log_file)

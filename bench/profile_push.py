@@ -23,10 +23,9 @@ from pathlib import Path
 
 from httprouter import build_router
 from httprouter.config import load_config
-from httprouter.db import make_engine
 from httprouter.dispatch import Dispatcher
-from httprouter.migrate import upgrade
 
+from .databases import migrated
 from .drains import count_sent, queue
 from .servers import free_port
 
@@ -43,12 +42,9 @@ def main() -> None:
     gateway = subprocess.Popen([sys.executable, "-m", "bench.gateway", str(port)])
     try:
         with tempfile.TemporaryDirectory() as folder:
-            url = args.database_url or f"sqlite:///{Path(folder) / 'push.sqlite3'}"
+            url = migrated(args.database_url, Path(folder))
             template = f"http://127.0.0.1:{port}/cgi-bin/sendsms?to=%(recipient)s&text=%(text)s"
             settings = {"DATABASE_URL": url, "ROUTER_URL": template, "SMS_APPS": []}
-            engine = make_engine(url)
-            upgrade(engine)
-            engine.dispose()
             queue(settings, "bench-push", args.messages)
             router = build_router(load_config(settings))
             dispatcher = Dispatcher(router, concurrency=args.concurrency)

@@ -16,9 +16,9 @@ from pathlib import Path
 from pyinstrument import Profiler
 
 from httprouter import create_app
-from httprouter.db import make_engine
 from httprouter.logsetup import configure_logging
-from httprouter.migrate import upgrade
+
+from .databases import migrated
 
 ECHO = "httprouter.apps.echo.EchoApp"
 
@@ -30,10 +30,7 @@ def main() -> None:
     parser.add_argument("--html", help="also write the HTML report here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        url = args.database_url or f"sqlite:///{Path(folder) / 'profile.sqlite3'}"
-        engine = make_engine(url)
-        upgrade(engine)
-        engine.dispose()
+        url = migrated(args.database_url, Path(folder))
         # Log as the service does, but to a file: the request log is part of the cost.
         with open(Path(folder) / "log", "w") as log_file:
             configure_logging("INFO", "json", log_file)
