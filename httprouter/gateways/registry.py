@@ -72,8 +72,9 @@ def engine_class(path: Any, where: str) -> type[GatewayEngine]:
     if "." not in path:
         short = _short(path)
         if short is None:
+            names = ", ".join(sorted(shipped_engines()))
             raise ConfigError(
-                f"{where}: unknown ENGINE {path!r}; engines: {', '.join(sorted(shipped_engines()))} "
+                f"{where}: unknown ENGINE {path!r}; engines: {names} "
                 "(or the dotted path of a GatewayEngine subclass)",
                 field=where,
             )
