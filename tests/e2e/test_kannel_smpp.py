@@ -1,6 +1,7 @@
 """Real Kannel over SMPP, end to end: an SMSC simulator (tests/support/smsc.py) → bearerbox's
-`smsc = smpp` transceiver → smsbox → /router/receive → echo app → dispatcher → Kannel sendsms →
-submit_sm at the SMSC, and the SMSC's receipt → Kannel DLR → /router/delivered.
+`smsc = smpp` transceiver → smsbox → /router/backends/operator/receive → echo app → dispatcher →
+Kannel sendsms → submit_sm at the SMSC, and the SMSC's receipt → Kannel DLR →
+/router/backends/operator/delivered.
 
 Runs docs/kannel-smpp.conf.example with free loopback ports. One Kannel, router and SMSC serve
 every case of the module; each case has its own handset number. Starts and stops only its own
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from httprouter.db import make_engine
-from httprouter.models import connections, messages, status_changes
+from httprouter.models import backends, connections, messages, status_changes
 
 from ..servers import ServedRouter, free_port
 from ..support.gsm import gsm7_encode
@@ -84,8 +85,9 @@ class Stack:
     def rows(self, handset: str, direction: str) -> list[Any]:
         with self.engine.connect() as conn:
             return conn.execute(
-                select(messages)
+                select(messages, backends.c.name.label("backend"))
                 .join(connections, connections.c.id == messages.c.connection_id)
+                .join(backends, backends.c.id == messages.c.backend_id)
                 .where(connections.c.identity == handset, messages.c.direction == direction)
                 .order_by(messages.c.id)
             ).all()
@@ -142,7 +144,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                     "ROUTER_PASSWORD": ROUTER_PASSWORD,
                     "BACKENDS": {
                         BACKEND: {
-                            "ENGINE": "httprouter.backends.kannel.KannelBackend",
+                            "ENGINE": "kannel",
                             "url": f"http://127.0.0.1:{ports['sendsms']}/cgi-bin/sendsms",
                             "sendsms_user": "router",
                             "sendsms_password": SENDSMS_PASSWORD,
@@ -177,6 +179,7 @@ def inbound(stack: Stack, handset: str) -> Any:
     assert found, stack.logs()
     [row] = found  # stored once
     assert row.external_id  # Kannel's %I, for de-duplication
+    assert row.backend == BACKEND  # the sms-service's URL named it
     return row
 
 
