@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tarfile
@@ -430,6 +431,11 @@ def doc_commands() -> str:
     return match.group(1)
 
 
+def placeholders() -> set[str]:
+    """The {names} the doc's commands want filled in."""
+    return {name for _, name, _, _ in string.Formatter().parse(doc_commands()) if name}
+
+
 def parse_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     current: Block | None = None
@@ -478,6 +484,9 @@ def run_blocks(cli: JCli, blocks: list[Block]) -> None:
 
 
 # --- the daemon ----------------------------------------------------------------------------
+
+
+FIELD = re.compile(r"\[([\w -]+):([^\]]*)\]")
 
 
 def md5_hex(text: str) -> str:
@@ -637,6 +646,28 @@ dlr_lookup_max_retries = 5
         """One of Jasmin's own logs in LOG_PATH, e.g. "messages", "http-api", "dlr-thrower"."""
         path = self.logs / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def message_log(self, kind: str = "SMS-MT") -> list[dict[str, str]]:
+        """messages.log's `SMS-MT` (or `SMS-MO`) lines, each as its [key:value] fields:
+        queue-msgid (Jasmin's id: the one `/send` answered, or the `id` of an inbound call),
+        smpp-msgid (the SMSC's, as repr'd bytes: "b'7'"), status, from, to, content..."""
+        return [
+            dict(FIELD.findall(line))
+            for line in self.log("messages").splitlines()
+            if f" {kind} " in line
+        ]
+
+    def thrown(self, msgid: str) -> dict[str, int]:
+        """How often a message was thrown to the HTTP connector: `ok` calls and `failed` ones."""
+        text = self.log("deliversm-thrower")
+        return {
+            "ok": text.count(f"Throwed message [msgid:{msgid}]"),
+            "failed": text.count(f"Throwing message [msgid:{msgid}]"),
+        }
+
+    def dlr_thrown(self, msgid: str) -> int:
+        """How many delivery reports on Jasmin's message `msgid` it posted and had acknowledged."""
+        return self.log("dlr-thrower").count(f"Throwed DLR [msgid:{msgid}]")
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
