@@ -103,8 +103,8 @@ def missing_services() -> str | None:
     """Why Jasmin cannot run here, or None when RabbitMQ and Redis are there."""
     if not reachable(RABBITMQ):
         return "RabbitMQ does not answer on 127.0.0.1:5672"
-    if shutil.which("rabbitmqctl") is None:
-        return "rabbitmqctl is not on PATH (needed to make a vhost per run)"
+    if rabbitmqctl_path() is None:
+        return "rabbitmqctl is not installed (needed to make a vhost per run)"
     if not reachable(REDIS):
         return "Redis does not answer on 127.0.0.1:6379"
     return None
@@ -227,9 +227,21 @@ def install(root: Path | None = None) -> Install:
 # --- RabbitMQ and Redis, one of each per run ------------------------------------------------
 
 
+def rabbitmqctl_path() -> str | None:
+    return shutil.which("rabbitmqctl") or next(
+        (
+            p
+            for p in ("/usr/sbin/rabbitmqctl", "/usr/lib/rabbitmq/bin/rabbitmqctl")
+            if os.access(p, os.X_OK)
+        ),
+        None,
+    )
+
+
 def rabbitmqctl(*args: str) -> str:
+    command = rabbitmqctl_path() or "rabbitmqctl"
     done = subprocess.run(
-        ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=False
+        [command, "-q", *args], capture_output=True, text=True, timeout=60, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stdout}{done.stderr}")
@@ -278,10 +290,34 @@ class Redis:
 
 
 CLAIM_KEY = "httprouter-tests:jasmin-run"
+VHOST_PREFIX = "httprouter-test-"
+
+
+def new_run_id() -> str:
+    """`<pid>-<random>`: the pid tells a later run whether this one is still alive."""
+    return f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def run_alive(run_id: str) -> bool:
+    try:
+        os.kill(int(run_id.split("-", 1)[0]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True  # someone else's process, or not our format: leave it alone
+    return True
+
+
+def remove_dead_vhosts() -> None:
+    """Delete the vhosts of earlier runs that died before cleaning up."""
+    for name in rabbitmqctl("list_vhosts", "name").split():
+        if name.startswith(VHOST_PREFIX) and not run_alive(name.removeprefix(VHOST_PREFIX)):
+            rabbitmqctl("delete_vhost", name)
 
 
 def claim_redis_db(run_id: str) -> int:
-    """A database number no one else uses: empty, then marked with this run's id."""
+    """A database number no one else uses: empty, then marked with this run's id. A database
+    still marked by a run that died is flushed and taken."""
     redis = Redis()
     try:
         try:
@@ -292,7 +328,12 @@ def claim_redis_db(run_id: str) -> int:
         for db in range(1, count):
             redis("SELECT", db)
             if redis("SET", CLAIM_KEY, run_id, "NX") != "OK":
-                continue  # another run holds it
+                holder = redis("GET", CLAIM_KEY)
+                if not isinstance(holder, str) or run_alive(holder):
+                    continue  # another run holds it
+                redis("FLUSHDB")
+                if redis("SET", CLAIM_KEY, run_id, "NX") != "OK":
+                    continue
             if redis("DBSIZE") == 1:
                 return db
             redis("DEL", CLAIM_KEY)  # someone's data: leave it alone
@@ -513,9 +554,9 @@ class Jasmin:
         self.workdir = workdir
         self.root = workdir / "root"
         self.logs = workdir / "logs"
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = new_run_id()
         self.password = uuid.uuid4().hex[:16]  # the `user`'s password: Jasmin allows 16 chars
-        self.vhost = f"httprouter-test-{self.run_id}"
+        self.vhost = VHOST_PREFIX + self.run_id
         self.retry_delay = retry_delay
         self.max_retries = max_retries
         self.ports = {
@@ -612,6 +653,7 @@ dlr_lookup_max_retries = 5
     def _start(self, timeout: float) -> None:
         for folder in (self.root / "etc" / "jasmin" / "store", self.logs):
             folder.mkdir(parents=True, exist_ok=True)
+        remove_dead_vhosts()
         rabbitmqctl("add_vhost", self.vhost)
         self._vhost_made = True
         rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
