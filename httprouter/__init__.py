@@ -39,12 +39,16 @@ def build_router(config: Mapping[str, Any]) -> Any:
     """Create the database engine, load the apps and return a Router for `config`."""
     from .apps import load_apps
     from .db import make_engine
+    from .gateways.registry import GatewayRegistry
     from .logsetup import config_secrets, install_redaction
     from .router import Router
     from .wakeup import install_notifier
 
     install_redaction(config_secrets(config))
-    router = Router(make_engine(config["DATABASE_URL"]), dict(config))
+    settings = dict(config)
+    router = Router(
+        make_engine(settings["DATABASE_URL"]), settings, gateways=GatewayRegistry(settings)
+    )
     install_notifier(router)
     try:
         router.apps = load_apps(config["SMS_APPS"], router)

@@ -167,10 +167,10 @@ def _metrics_dir() -> str | None:
 
 def _check_backends(config: dict[str, Any]) -> None:
     """Build every configured push backend now, so a bad option stops start-up naming it."""
-    from .backends.registry import BackendRegistry
+    from .gateways.registry import GatewayRegistry
 
     try:
-        BackendRegistry(config).check()
+        GatewayRegistry(config).check()
     except HttpRouterError as exc:
         raise click.ClickException(exc.message) from exc
 

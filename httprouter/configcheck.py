@@ -1,7 +1,8 @@
 """`httprouter config check`: load the configuration and every plugin it names, without serving.
 
-Catches what would otherwise stop a worker at boot: an unknown key, a wrong type, an SMS_APPS or
-BACKENDS ENGINE path that does not import or is not the right kind of class, bad app options.
+Catches what would otherwise stop a worker at boot or a dispatcher at its first send: an unknown
+key, a wrong type, an SMS_APPS or BACKENDS ENGINE that does not import or is not the right kind of
+class, bad app options, and a backend that cannot be built (an unknown or mistyped option).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from .apps import AppBase, import_object
+from .apps import AppBase
 from .errors import ConfigError
+from .gateways.registry import GatewayRegistry
+from .plugins import import_object
 
 
 def check_plugins(config: Mapping[str, Any]) -> list[str]:
-    """Import and build every app and import every backend ENGINE; return what was loaded."""
+    """Import and build every app and every backend's engine; return what was loaded."""
     loaded: list[str] = []
     for i, entry in enumerate(config["SMS_APPS"]):
         options = dict(entry) if isinstance(entry, dict) else {"ENGINE": entry}
@@ -32,17 +35,12 @@ def check_plugins(config: Mapping[str, Any]) -> list[str]:
         except TypeError as exc:
             raise ConfigError(f"SMS_APPS[{i}]: {path!r}: {exc}", field="SMS_APPS") from exc
         loaded.append(f"app {path}")
-    for name, options in config["BACKENDS"].items():
-        path = options.get("ENGINE")
-        if path is None:
-            continue
-        if not isinstance(path, str):
-            raise ConfigError(f"BACKENDS[{name!r}]: ENGINE must be a dotted path", field="BACKENDS")
-        cls = import_object(path, f"BACKENDS[{name!r}]")
-        if not isinstance(cls, type):
-            raise ConfigError(f"BACKENDS[{name!r}]: {path!r} is not a class", field="BACKENDS")
-        loaded.append(f"backend {name}: {path}")
     _check_router_url(config.get("ROUTER_URL"))
+    registry = GatewayRegistry(config)
+    try:
+        loaded += registry.check()
+    finally:
+        registry.close()
     try:
         make_url(config["DATABASE_URL"])
     except ArgumentError as exc:

@@ -19,8 +19,7 @@ import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     Connection,
@@ -38,9 +37,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from . import clock, metrics
-from .backends.base import OutboundMessage, Outcome, PreparedRequest, PushBackend, SendResult
-from .backends.registry import BackendRegistry
 from .errors import HttpRouterError
+from .gateways.base import GatewayEngine, OutboundMessage, Outcome, PreparedRequest, SendResult
 from .models import (
     ERRORED,
     FAILED,
@@ -65,8 +63,31 @@ DB_DOWN_PAUSE_SECONDS = 0.5  # first pause after the database fails to answer
 DB_DOWN_PAUSE_MAX = 15.0  # the pause doubles per failure up to this
 
 
+# The gateway's own id for a message it accepted: what its reports may name the message by.
+_SET_EXTERNAL_ID = (
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(external_id=bindparam("gateway_id"))
+)
+
 RECORD_DELAY_SECONDS = 0.05  # the longest a finished send waits to be recorded with others
 CLAIM_BATCH = 32  # claim up to this many messages at once (at least twice the concurrency)
+
+
+class Engines(Protocol):
+    """The backends' engines, as the process built them (gateways.registry.GatewayRegistry)."""
+
+    def get(self, name: str) -> GatewayEngine | None:
+        """The engine of backend `name`, or None if it has none."""
+        ...
+
+    def check(self) -> list[str]:
+        """Build every configured backend now."""
+        ...
+
+    def close(self) -> None:
+        """Close every engine's connections."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +95,7 @@ class Claimed:
     """A message this dispatcher holds, with what its backend needs to push it."""
 
     message: OutboundMessage  # its `attempt` is the number this send will be
-    token: str  # the message's signed token: in its DLR URL, and masked in the attempt log
+    token: str  # the message's signed token: in its report URL, and masked in the attempt log
     lease_expires: datetime
 
 
@@ -83,7 +104,7 @@ class Attempt:
     """A finished send, waiting to be recorded with the others that finished about then."""
 
     item: Claimed
-    backend: PushBackend
+    backend: GatewayEngine
     request: PreparedRequest
     result: SendResult
     started: datetime
@@ -125,7 +146,7 @@ class Dispatcher:
         self.name = name or worker_name()
         self.claim_seconds = float(self.config["CLAIM_SECONDS"])
         self.public_url = default_public_url(self.config)
-        self.registry = BackendRegistry(self.config)
+        self.registry = cast(Engines, router.gateways)
         self.waker = Waker(self.engine)
         self.stop = threading.Event()
         self._db_failures = 0
@@ -339,7 +360,7 @@ class Dispatcher:
         self, row: Any, parents: dict[int, dict[str, Any]], lease_expires: datetime
     ) -> Claimed:
         fields = row.fields or {}
-        # Reply from the number the sender wrote to (Kannel's %P), unless the message says.
+        # Reply from the number the sender wrote to (its `to`), unless the message says.
         sender = fields.get("sender") or parents.get(row.in_response_to_id, {}).get("to") or ""
         token = self._token(row.id)
         return Claimed(
@@ -348,10 +369,11 @@ class Dispatcher:
                 backend=row.backend,
                 recipient=row.identity,
                 text=row.text,
-                dlr_url=self.dlr_url(row.id, token),
                 sender=str(sender),
                 priority=row.priority or 0,
                 attempt=(row.attempts or 0) + 1,
+                token=token,
+                public_url=self.public_url,
             ),
             token,
             lease_expires,
@@ -359,11 +381,6 @@ class Dispatcher:
 
     def _token(self, message_id: int) -> str:
         return message_token(self.router.signing_key, message_id)
-
-    def dlr_url(self, message_id: int, token: str) -> str:
-        """Our /router/delivered URL for a message, signed, with Kannel's `%d` for the status."""
-        query = urlencode({"message_id": message_id, "token": token})
-        return f"{self.public_url}/router/delivered?{query}&status=%d"
 
     def release_all(self) -> int:
         """Give back every claim this dispatcher holds on a message it has not pushed."""
@@ -385,6 +402,8 @@ class Dispatcher:
         message = item.message
         try:
             backend = self.registry.get(message.backend)
+            if backend is not None and not backend.push:
+                backend = None  # its gateway fetches its messages
             request = backend.prepare_request(message) if backend is not None else None
         except (HttpRouterError, KeyError, ValueError, TypeError) as exc:
             log.error("backend %s cannot push message %s: %s", message.backend, message.id, exc)
@@ -419,6 +438,7 @@ class Dispatcher:
         changes: list[Change] = []
         logged: list[dict[str, Any]] = []
         sent: list[int] = []
+        named: list[dict[str, Any]] = []  # the gateway's ids for the messages it accepted
         sent_values: dict[str, Any] = {"error": None, "next_attempt_at": None}
         for attempt in attempts:
             message, result = attempt.item.message, attempt.result
@@ -459,6 +479,8 @@ class Dispatcher:
             )
             if outcome is Outcome.SENT:
                 sent.append(message.id)
+                if result.external_id:
+                    named.append({"message_id": message.id, "gateway_id": result.external_id})
             log.info(
                 "pushed message %s to %s: %s",
                 message.id,
@@ -469,6 +491,8 @@ class Dispatcher:
         # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT (insertmanyvalues).
         conn.execute(insert(delivery_attempts).returning(delivery_attempts.c.id), logged)
         change_statuses(conn, changes)
+        if named:
+            conn.execute(_SET_EXTERNAL_ID, named)
         ids = [a.item.message.id for a in attempts]
         conn.execute(self._end_claims, {"ids": ids, "sent": sent, "now": clock.now()})
 
@@ -490,7 +514,7 @@ class Dispatcher:
             )
         )
 
-    def _wait_for_slot(self, backend: PushBackend) -> bool:
+    def _wait_for_slot(self, backend: GatewayEngine) -> bool:
         """Wait for this backend's next send slot (shared by every dispatcher); False if stopped."""
         interval = timedelta(seconds=1 / (backend.rate_limit or 1))
         now = clock.now()
@@ -532,9 +556,9 @@ class Dispatcher:
             self._clear_claim(conn, message.id)
 
     def _to_outbox(self, message: OutboundMessage) -> None:
-        """A message whose backend is now pulled: hand it to the outbox instead."""
+        """A message whose backend is now pulled: leave it to the pollers instead."""
         log.warning(
-            "backend %s is not a push backend; message %s goes to the outbox",
+            "backend %s is not pushed; message %s waits for its poller",
             message.backend,
             message.id,
         )

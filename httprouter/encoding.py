@@ -8,12 +8,48 @@ from urllib.parse import unquote_to_bytes
 
 from .errors import ValidationError
 
-# GSM 03.38 basic character set, and the extension table (each costs two septets).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+# GSM 03.38 default alphabet in code order (0x1B is the escape to the extension table), and the
+# extension table: each of its characters costs two septets (ESC + code).
+GSM7_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+GSM7_ESCAPE = 0x1B
+GSM7_EXTENSION = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+GSM7_BASIC = frozenset(GSM7_TABLE) - {"\x1b"}
+GSM7_EXTENDED = frozenset(GSM7_EXTENSION.values())
+
+
+def decode_gsm7(raw: bytes) -> str:
+    """Decode GSM 03.38 text given one septet per byte (unpacked, as SMPP gateways hand it on).
+
+    An escape followed by a code outside the extension table stands for the basic character
+    (03.38's rule for unknown extensions); a trailing lone escape is dropped.
+    """
+    out: list[str] = []
+    escaped = False
+    for byte in raw:
+        code = byte & 0x7F
+        if escaped:
+            out.append(GSM7_EXTENSION.get(code, GSM7_TABLE[code]))
+            escaped = False
+        elif code == GSM7_ESCAPE:
+            escaped = True
+        else:
+            out.append(GSM7_TABLE[code])
+    return "".join(out)
+
 
 _CHARSET_ALIASES = {
     "ucs-2": "utf-16-be",

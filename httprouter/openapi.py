@@ -351,6 +351,36 @@ def _messages() -> dict[str, Any]:
     }
 
 
+def _backend_call(kind: str) -> dict[str, Any]:
+    """A backend's own endpoint: what it reads and answers is its engine's protocol."""
+    what = {
+        "receive": "inbound calls (every action of one-URL protocols)",
+        "delivered": "delivery reports",
+    }[kind]
+    answer = {
+        "description": "The engine's answer in its gateway's protocol (JSON or text).",
+        "content": {"*/*": {"schema": {}}},
+    }
+    operation = {
+        "summary": f"A gateway's own {what}, read and answered by the backend's engine.",
+        "parameters": [
+            {
+                "name": "name",
+                "in": "path",
+                "required": True,
+                "description": "The backend, as named in BACKENDS.",
+                "schema": {"type": "string"},
+            }
+        ],
+        "security": SECURED,
+        "responses": {"200": answer, **_errors(400, 401, 403, 404, 413, 429, 503)},
+    }
+    return {
+        method: {**operation, "operationId": f"backend_{kind}_{method}"}
+        for method in ("get", "post")
+    }
+
+
 def _message() -> dict[str, Any]:
     return {
         "get": {
@@ -527,6 +557,8 @@ def document(version: str) -> dict[str, Any]:
             "/router/receive": _receive(),
             "/router/outbox": _outbox(),
             "/router/delivered": _delivered(),
+            "/router/backends/{name}/receive": _backend_call("receive"),
+            "/router/backends/{name}/delivered": _backend_call("delivered"),
             "/router/send": _send(),
             "/router/messages": _messages(),
             "/router/messages/{message_id}": _message(),

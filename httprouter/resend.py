@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import select
 
 from . import clock
-from .backends import delivery_mode
 from .models import OUTGOING, backends, messages
 from .status import requeue
 from .wakeup import notify_push
@@ -55,7 +54,7 @@ def requeue_matching(
         with router.engine.begin() as conn:
             rows = conn.execute(query.where(messages.c.id > last).limit(BATCH)).all()
             for row in rows:
-                push = delivery_mode(router.config, row.name) == "push"
+                push = router.gateways.pushes(row.name)
                 result = requeue(conn, row.id, push=push, detail={"by": "httprouter resend"})
                 count += result.changed
                 pushed = pushed or (push and result.changed)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -22,7 +22,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import clock, metrics
 from .apps import AppBase, run_incoming, run_outgoing
-from .backends import delivery_mode
 from .db import translate_errors
 from .errors import StorageUnavailable, ValidationError
 from .identity import NORMALIZERS
@@ -82,6 +81,21 @@ _FIND_CONNECTION = select(connections.c.id).where(
 _CREATE = {table.name: _insert_or_skip(table) for table in (backends, connections)}
 
 
+class Gateways(Protocol):
+    """What the router asks of the backends' engines: are a backend's messages pushed?"""
+
+    def pushes(self, name: str) -> bool:
+        """True: the dispatcher pushes `name`'s messages; False: they wait for a poller."""
+        ...
+
+
+class _AllPulled:
+    """No engines: every message waits in the outbox."""
+
+    def pushes(self, name: str) -> bool:
+        return False
+
+
 @dataclass
 class ReceiveResult:
     """What `Router.receive` stored: the inbound message and its replies, as JSON."""
@@ -105,10 +119,15 @@ class Router:
     """Stores and routes messages for one database and one list of apps."""
 
     def __init__(
-        self, engine: Engine, config: dict[str, Any], apps: Sequence[AppBase] | None = None
+        self,
+        engine: Engine,
+        config: dict[str, Any],
+        apps: Sequence[AppBase] | None = None,
+        gateways: Gateways | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
+        self.gateways: Gateways = gateways if gateways is not None else _AllPulled()
         self.normalize_identity = NORMALIZERS[config["IDENTITY_NORMALIZER"]]
         self.apps: list[AppBase] = list(apps or [])
         self._ids: dict[Any, int] = {}
@@ -368,7 +387,7 @@ class Router:
         keep = run_outgoing(self.apps, msg, app_errors)
         errors.extend(app_errors)
         now = clock.now()
-        push = keep and delivery_mode(self.config, msg.connection.backend) == "push"
+        push = keep and self.gateways.pushes(msg.connection.backend)
         status = QUEUED if keep else CANCELLED
         parent = msg.in_response_to.id if msg.in_response_to is not None else None
         row = {

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import event, select
 
 from httprouter.errors import HttpRouterError
+from httprouter.gateways.legacy import parse_status
 from httprouter.models import messages, status_changes
-from httprouter.reports import apply_report, parse_status
+from httprouter.reports import apply_report
 from httprouter.tokens import message_token
 
 

@@ -93,7 +93,7 @@ def test_hostile_text_through_kannel_backend(make_app, gateway, method, text):
     router = make_app(
         BACKENDS={
             "kannel": {
-                "ENGINE": "httprouter.backends.kannel.KannelBackend",
+                "ENGINE": "kannel",
                 "url": gw.url + "/cgi-bin/sendsms",
                 "sendsms_user": "router",
                 "sendsms_password": "kpass",

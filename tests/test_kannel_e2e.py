@@ -160,7 +160,7 @@ def test_kannel_round_trip_exact_texts_and_delivery_reports(tmp_path):
                 "ROUTER_PASSWORD": ROUTER_PASSWORD,
                 "BACKENDS": {
                     "default": {
-                        "ENGINE": "httprouter.backends.kannel.KannelBackend",
+                        "ENGINE": "kannel",
                         "url": f"http://127.0.0.1:{ports['sendsms']}/cgi-bin/sendsms",
                         "sendsms_user": "router",
                         "sendsms_password": SENDSMS_PASSWORD,

@@ -64,4 +64,4 @@ def test_serve_migrates_apart_and_the_app_loads_no_start_up_tools(tmp_path):
 
 
 def test_the_dispatcher_loads_no_web_app(tmp_path):
-    assert _loaded(DISPATCH, tmp_path) == {"dispatcher": ["requests"]}
+    assert _loaded(DISPATCH, tmp_path) == {"dispatcher": []}  # requests: on the first send

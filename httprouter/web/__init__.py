@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
     from .delivered import bp as delivered_bp
+    from .gateways import bp as gateways_bp
     from .health import bp as health_bp
     from .messages import bp as messages_bp
     from .metrics import bp as metrics_bp
@@ -63,7 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(openapi_bp)
-    for bp in (outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
+    for bp in (gateways_bp, outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
         app.register_blueprint(bp)
     from .console import init_app as init_console
 

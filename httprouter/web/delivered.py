@@ -1,9 +1,12 @@
-"""/router/delivered: a gateway or poller reports what happened to outbound messages.
+"""/router/delivered: a gateway or poller reports what happened to outbound messages (the legacy
+contract, whatever the backend's engine).
 
-One report: `message_id` and an optional `status` (Kannel DLR type or a word), authorised by the
-router password or by the message's signed `token` (what the push dispatcher puts in Kannel's
-dlr-url). Many reports: a JSON POST of `[{"message_id", "status"}, ...]` or `{"messages": [...]}`,
-applied in one transaction; the answer says what happened to each.
+One report: `message_id` and an optional `status` (a DLR type of the legacy contract or a word;
+none at all means delivered, as the old router had it), authorised by the router password or by
+the message's signed `token` (what the report URLs we give gateways carry).
+
+Many reports: a JSON POST of `[{"message_id", "status"}, ...]` or `{"messages": [...]}`, applied
+in one transaction; the answer says what happened to each.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from sqlalchemy import select
 
 from ..db import translate_errors
 from ..errors import HttpRouterError, ValidationError
+from ..gateways.legacy import parse_status
 from ..models import STATUS_NAMES, backends, messages
-from ..reports import ReportOutcome, apply_report, apply_reports, parse_status
+from ..reports import Report, ReportOutcome, apply_report, apply_reports
 from ..tokens import verify_token
 from . import get_router, route
 from .params import authorize, int_param, request_params
@@ -61,9 +65,10 @@ def _answer(outcome: ReportOutcome, raw_status: Any) -> str:
     return f"Report recorded; message stays {name}."
 
 
-def _token_ok(token: Any, message_id: int) -> bool:
+def _token_ok(token: Any, message_id: int | None) -> bool:
     return (
-        isinstance(token, str)
+        message_id is not None
+        and isinstance(token, str)
         and bool(token)
         and verify_token(get_router().signing_key, message_id, token)
     )
@@ -90,15 +95,18 @@ def _deliver_many(items: list[Any], params: dict[str, Any]) -> Response:
         raise ValidationError("messages is empty", field="messages")
     if len(items) > MAX_BATCH:
         raise ValidationError(f"at most {MAX_BATCH} reports per request", field="messages")
-    reports = [(*_parse_report(item, f"messages[{i}]."), item) for i, item in enumerate(items)]
-    if not all(_token_ok(item.get("token"), message_id) for message_id, _, item in reports):
+    reports = [
+        Report(*_parse_report(item, f"messages[{i}]."), item, raw_status=item.get("status"))
+        for i, item in enumerate(items)
+    ]
+    if not all(_token_ok(r.params.get("token"), r.message_id) for r in reports):
         authorize(params)
     outcomes = apply_reports(get_router().engine, reports)
     results = [
-        {"message_id": message_id, **outcome.to_json()}
+        {"message_id": report.message_id, **outcome.to_json()}
         if isinstance(outcome, HttpRouterError)
         else outcome.to_json()
-        for (message_id, _, _), outcome in zip(reports, outcomes, strict=True)
+        for report, outcome in zip(reports, outcomes, strict=True)
     ]
     failed = sum(1 for outcome in outcomes if isinstance(outcome, HttpRouterError))
     return jsonify(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g, request
@@ -9,6 +10,21 @@ from flask import current_app, g, request
 from ..access import AccessPolicy
 from ..auth import check_password, expected_passwords
 from ..errors import AuthError, ValidationError
+from ..gateways.base import Call, GatewayEngine
+from ..params import MAX_ID, int_param, is_truthy, required_text, text_param
+
+__all__ = [
+    "MAX_ID",
+    "authorize",
+    "authorize_call",
+    "current_call",
+    "int_param",
+    "is_truthy",
+    "request_params",
+    "required_text",
+    "supplied_password",
+    "text_param",
+]
 
 
 def request_params() -> dict[str, Any]:
@@ -40,65 +56,6 @@ def request_params() -> dict[str, Any]:
     return params
 
 
-def text_param(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    """Return a string parameter; numbers are accepted as their text; others are a 400."""
-    value = params.get(name)
-    if value is None or (required and value == ""):
-        if required:
-            raise ValidationError(f"{name} is required", field=name)
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValidationError(f"{name} must be a string", field=name)
-    value = str(value)
-    if "\x00" in value:
-        raise ValidationError(f"{name} contains a NUL character", field=name)
-    return value
-
-
-def required_text(params: dict[str, Any], name: str) -> str:
-    """Return a required, non-empty string parameter, or raise ValidationError naming it."""
-    value = text_param(params, name, required=True)
-    if value is None:  # text_param raised already; this keeps the type exact
-        raise ValidationError(f"{name} is required", field=name)
-    return value
-
-
-# The largest number a database column holds (64-bit): anything larger is a 400, not a crash.
-MAX_ID = 2**63 - 1
-
-
-def int_param(
-    params: dict[str, Any],
-    name: str,
-    *,
-    default: int | None = None,
-    minimum: int | None = None,
-    maximum: int | None = MAX_ID,
-) -> int | None:
-    """Return an integer parameter within bounds, or raise ValidationError naming it."""
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise ValidationError(f"{name} must be a whole number", field=name)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a whole number", field=name) from None
-    if minimum is not None and number < minimum:
-        raise ValidationError(f"{name} must be at least {minimum}", field=name)
-    if maximum is not None and number > maximum:
-        raise ValidationError(f"{name} must be at most {maximum}", field=name)
-    return number
-
-
-def is_truthy(value: Any) -> bool:
-    """Legacy boolean: false, 0, empty and missing are false; any other value is true."""
-    if value is None or value is False:
-        return False
-    return str(value).strip().lower() not in ("", "0", "false")
-
-
 def supplied_password(params: dict[str, Any]) -> str | None:
     """The credential a client sent: `Authorization: Bearer …` or the `password` parameter."""
     header = request.headers.get("Authorization", "")
@@ -109,10 +66,16 @@ def supplied_password(params: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def authorize(params: dict[str, Any], backend: str | None = None) -> None:
+def authorize(
+    params: dict[str, Any],
+    backend: str | None = None,
+    *,
+    check: Callable[[list[str]], None] | None = None,
+) -> None:
     """Require the router password (or the backend's own) when one is configured.
 
     Also applies the backend's network allow-list and slows down an address that keeps failing.
+    `check` compares the credentials its own way (a gateway engine's); it raises AuthError.
     """
     policy: AccessPolicy = current_app.extensions["httprouter_access"]
     address = policy.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
@@ -123,7 +86,33 @@ def authorize(params: dict[str, Any], backend: str | None = None) -> None:
         return
     policy.brake.check(address)
     try:
-        check_password(supplied_password(params), expected)
+        if check is None:
+            check_password(supplied_password(params), expected)
+        else:
+            check(expected)
     except AuthError:
         policy.brake.failed(address)
         raise
+
+
+def current_call() -> Call:
+    """The current request as a gateway engine reads it (see gateways.base.Call)."""
+    params = request_params()
+    return Call(
+        method=request.method,
+        url=request.url,
+        params=params,
+        args=dict(request.args.items()),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=request.get_data(cache=True),
+        query_string=request.query_string,
+        content_type=request.mimetype,
+        json=request.get_json(silent=True) if request.is_json else None,
+    )
+
+
+def authorize_call(call: Call, engine: GatewayEngine, backend: str) -> None:
+    """`authorize` for a backend's own endpoints: its engine checks the credential its way."""
+    authorize(
+        dict(call.params), backend, check=lambda expected: engine.authenticate(call, expected)
+    )

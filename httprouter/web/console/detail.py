@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request
+from flask import flash, g, redirect, render_template, request
 from sqlalchemy import Connection, select
 from werkzeug.wrappers import Response
 
-from ...backends import delivery_mode
 from ...db import translate_errors
 from ...errors import NotFoundError
 from ...models import OUTGOING, STATUS_NAMES, delivery_attempts, status_changes
@@ -75,7 +74,7 @@ def resend(message_id: int) -> Response:
     router = get_router()
     with router.read() as conn:
         backend = _message(conn, message_id).backend
-    push = delivery_mode(current_app.config, backend) == "push"
+    push = get_router().gateways.pushes(backend)
     with translate_errors(), router.engine.begin() as conn:
         result = requeue(conn, message_id, push=push, detail={"by": g.console_user.username})
     if result.changed:

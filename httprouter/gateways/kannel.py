@@ -1,8 +1,16 @@
-"""Kannel's sendsms interface (Kannel user guide, "Sending SMS": sendsms, X-Kannel headers, DLR).
+"""Kannel (Kannel user guide: "Sending SMS" — sendsms, X-Kannel headers —, "Delivery reports",
+and the sms-service get-url escape codes).
 
-POST (the default) carries the credentials in `X-Kannel-Username`/`X-Kannel-Password` headers
-and the text as the body, so the gateway password never appears in a URL or an access log. GET
-puts everything in the query string, as the legacy router did.
+Outbound: smsbox's sendsms. POST (the default) carries the credentials in `X-Kannel-Username`/
+`X-Kannel-Password` headers and the text as the body, so the gateway password never appears in a
+URL or an access log. GET puts everything in the query string, as the legacy router did. Kannel
+splits a long text into concatenated parts itself when its sendsms-user allows it
+(`max-messages` above 1 and `concatenation = true`; docs/gateways/kannel.md).
+
+Inbound: an sms-service get-url with the legacy parameters (`sender=%p&message=%b&id=%I&to=%P
+&coding=%c&charset=%C`); `%b` keeps the exact bytes, decoded with `%C`/`%c` (UCS-2 is UTF-16BE).
+
+Reports: Kannel fills `%d` in the dlr-url with the DLR type (legacy.DLR_STATUS).
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from urllib.parse import urlencode
 
 from ..encoding import is_gsm7, segment_count
 from ..errors import ConfigError
-from .base import OutboundMessage, PreparedRequest, PushBackend
+from ..reports import Report
+from . import legacy
+from .base import Call, GatewayEngine, Inbound, OutboundMessage, PreparedRequest
 
 # dlr-mask bits (Kannel user guide, "Delivery reports"): 1 delivered, 2 undelivered,
 # 4 buffered, 8 SMSC accepted, 16 SMSC rejected. 31 asks for all of them but intermediates.
@@ -20,8 +30,8 @@ DEFAULT_DLR_MASK = 31
 DEFAULT_SENDSMS_URL = "http://127.0.0.1:13013/cgi-bin/sendsms"
 
 
-class KannelBackend(PushBackend):
-    """Push to Kannel's smsbox `sendsms`, asking for delivery reports to our /router/delivered.
+class KannelEngine(GatewayEngine):
+    """Push to Kannel's smsbox `sendsms`, asking for delivery reports to our report URL.
 
     Options: `url` (the sendsms URL), `sendsms_user` and `sendsms_password` (a `sendsms-user`
     group; named so to keep them apart from the receive-side `password` option), `sender`
@@ -29,7 +39,7 @@ class KannelBackend(PushBackend):
     they came in on), `dlr_mask` (default 31; 0 asks for no reports), `method` (POST or GET).
     Text outside GSM 03.38 goes as `coding=2` with `charset=UTF-8`; GSM text goes as is. ::
 
-        BACKENDS = {"mtn": {"ENGINE": "httprouter.backends.kannel.KannelBackend",
+        BACKENDS = {"mtn": {"ENGINE": "kannel",
                             "url": "http://127.0.0.1:13013/cgi-bin/sendsms",
                             "sendsms_user": "router", "sendsms_password": "s3cret",
                             "sender": "8080", "rate_limit": 20}}
@@ -69,8 +79,8 @@ class KannelBackend(PushBackend):
             params["smsc"] = self.smsc
         if not is_gsm7(message.text):
             params.update(coding="2", charset="UTF-8")
-        if self.dlr_mask and message.dlr_url:
-            params.update({"dlr-mask": str(self.dlr_mask), "dlr-url": message.dlr_url})
+        if self.dlr_mask:
+            params.update({"dlr-mask": str(self.dlr_mask), "dlr-url": self.report_url(message)})
         if message.priority > 0:
             params["priority"] = str(min(message.priority, 3))
         return params
@@ -98,6 +108,20 @@ class KannelBackend(PushBackend):
         return PreparedRequest(
             "POST", self.url, headers, message.text.encode("utf-8"), segments=segments
         )
+
+    def report_url(self, message: OutboundMessage) -> str:
+        """Our report URL with Kannel's `%d` (the DLR type) for the status."""
+        return super().report_url(message) + "&status=%d"
+
+    def read_inbound(self, call: Call) -> list[Inbound]:
+        """Read the sms-service get-url call (the legacy parameters)."""
+        return [legacy.read_inbound(call)]
+
+    def read_reports(self, call: Call) -> list[Report]:
+        """Read a DLR: `status` is the DLR type; a missing or unknown one is refused."""
+        raw = call.params.get("status")
+        status = legacy.report_status(raw)
+        return [Report(self.our_id(call), status, dict(call.params), raw_status=raw)]
 
 
 _HEADER_NAMES = {

@@ -1,4 +1,4 @@
-"""Push backends, table style: message + gateway answer → exact request and outcome."""
+"""The http and kannel engines, table style: message + gateway answer → exact request and outcome."""
 
 from __future__ import annotations
 
@@ -9,23 +9,24 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from httprouter.backends.base import (
+from httprouter.config import load_config
+from httprouter.errors import ConfigError
+from httprouter.gateways.base import (
     OutboundMessage,
     Outcome,
     PreparedRequest,
     classify,
     retry_after_seconds,
 )
-from httprouter.backends.http import HttpBackend
-from httprouter.backends.kannel import KannelBackend
-from httprouter.backends.registry import build_backend
-from httprouter.config import load_config
-from httprouter.errors import ConfigError
+from httprouter.gateways.http import HttpEngine
+from httprouter.gateways.kannel import KannelEngine
+from httprouter.gateways.registry import build_engine
 
 LEGACY = (
     "http://gw/cgi-bin/sendsms?from=1234&text=%(text)s&to=%(recipient)s&smsc=%(backend)s&id=%(id)s"
 )
-DLR = "http://router:8080/router/delivered?message_id=7&token=abc&status=%d"
+DLR = "http://router:8080/router/backends/test_backend/delivered?message_id=7&token=abc"
+KANNEL_DLR = DLR + "&status=%d"
 
 
 def msg(text: str = "test", **kw: Any) -> OutboundMessage:
@@ -34,7 +35,8 @@ def msg(text: str = "test", **kw: Any) -> OutboundMessage:
         "backend": "test_backend",
         "recipient": "2067799294",
         "text": text,
-        "dlr_url": DLR,
+        "token": "abc",
+        "public_url": "http://router:8080",
     }
     values.update(kw)
     return OutboundMessage(**values)
@@ -53,7 +55,7 @@ def answer(status: int, body: str = "", headers: dict[str, str] | None = None) -
 
 
 def test_legacy_template_fetches_exactly_the_expected_url():
-    backend = build_backend(load_config({"ROUTER_URL": LEGACY}, environ={}), "test_backend")
+    backend = build_engine(load_config({"ROUTER_URL": LEGACY}, environ={}), "test_backend")
     request = backend.prepare_request(msg())
     assert request == PreparedRequest(
         "GET",
@@ -62,14 +64,14 @@ def test_legacy_template_fetches_exactly_the_expected_url():
 
 
 def test_legacy_escaping_is_utf8_quote_plus():
-    backend = HttpBackend("k", url="http://gw/?text=%(text)s")
+    backend = HttpEngine("k", url="http://gw/?text=%(text)s")
     url = backend.prepare_request(msg("hi & bye +5% café €")).url
     assert url == "http://gw/?text=hi+%26+bye+%2B5%25+caf%C3%A9+%E2%82%AC"
 
 
 def test_double_percent_is_a_literal_percent_and_added_fields_fill():
-    backend = HttpBackend(
-        "k",
+    backend = HttpEngine(
+        "test_backend",
         url="http://gw/?d=%(dlr_url)s&c=%(coding)s&cs=%(charset)s&p=%(priority)s&s=%(sender)s&x=100%%",
     )
     url = backend.prepare_request(msg("Habari ñ", sender="8080", priority=2)).url
@@ -82,7 +84,12 @@ def test_double_percent_is_a_literal_percent_and_added_fields_fill():
         "s": "8080",
         "x": "100%",
     }
-    assert "%(" not in url and "status%3D%25d" in url
+    assert "%(" not in url
+    kannel_style = HttpEngine(
+        "test_backend", url="http://gw/?d=%(dlr_url)s", report_url_query="&status=%d"
+    )
+    dlr = dict(parse_qsl(urlsplit(kannel_style.prepare_request(msg()).url).query))["d"]
+    assert dlr == DLR + "&status=%d"
     emoji = dict(parse_qsl(urlsplit(backend.prepare_request(msg("ok 👍")).url).query))
     assert emoji["c"] == "2"
 
@@ -98,10 +105,10 @@ def test_router_url_dict_picks_entry_then_default_and_none_is_pull():
         },
         environ={},
     )
-    assert build_backend(config, "test_backend").prepare_request(msg()).url.startswith("http://a/")
-    assert build_backend(config, "b2").prepare_request(msg()).url.startswith("http://b/")
-    assert build_backend(config, "m") is None
-    assert build_backend(load_config({}, environ={}), "x") is None
+    assert build_engine(config, "test_backend").prepare_request(msg()).url.startswith("http://a/")
+    assert build_engine(config, "b2").prepare_request(msg()).url.startswith("http://b/")
+    assert build_engine(config, "m") is None
+    assert build_engine(load_config({}, environ={}), "x") is None
 
 
 def test_router_http_method_post_and_backend_options_apply():
@@ -113,19 +120,19 @@ def test_router_http_method_post_and_backend_options_apply():
         },
         environ={},
     )
-    backend = build_backend(config, "test_backend")
+    backend = build_engine(config, "test_backend")
     assert backend.prepare_request(msg()).method == "POST"
     assert backend.max_attempts == 5
-    assert build_backend(config, "other").max_attempts == 3
+    assert build_engine(config, "other").max_attempts == 3
 
 
 def test_bad_template_field_stops_start_up_naming_the_backend():
     with pytest.raises(ConfigError, match=r"BACKENDS\['k'\].*%\(recipient\)s"):
-        HttpBackend("k", url="http://gw/?to=%(recipent)s")
+        HttpEngine("k", url="http://gw/?to=%(recipent)s")
     with pytest.raises(ConfigError, match="tiemout"):
-        HttpBackend("k", url="http://gw/", tiemout=3)
-    with pytest.raises(ConfigError, match="not a PushBackend"):
-        build_backend(
+        HttpEngine("k", url="http://gw/", tiemout=3)
+    with pytest.raises(ConfigError, match="not a GatewayEngine"):
+        build_engine(
             load_config(
                 {"BACKENDS": {"k": {"ENGINE": "httprouter.config.load_config"}}}, environ={}
             ),
@@ -137,7 +144,7 @@ def test_bad_template_field_stops_start_up_naming_the_backend():
 
 
 def test_json_body_template_escapes_for_json():
-    backend = HttpBackend(
+    backend = HttpEngine(
         "api",
         url="https://gw.example/v1/messages",
         method="POST",
@@ -163,7 +170,7 @@ def test_json_body_template_escapes_for_json():
 
 
 def test_form_body_and_header_values_are_escaped_for_their_place():
-    backend = HttpBackend(
+    backend = HttpEngine(
         "form",
         url="http://gw/send",
         method="POST",
@@ -205,7 +212,7 @@ KANNEL_CASES = [
             "X-Kannel-From": "8080",
             "X-Kannel-SMSC": "test_backend",
             "X-Kannel-DLR-Mask": "31",
-            "X-Kannel-DLR-Url": DLR,
+            "X-Kannel-DLR-Url": KANNEL_DLR,
         },
         b"echo hello",
     ),
@@ -223,7 +230,7 @@ KANNEL_CASES = [
             "X-Kannel-SMSC": "modem1",
             "X-Kannel-Coding": "2",
             "X-Kannel-DLR-Mask": "27",
-            "X-Kannel-DLR-Url": DLR,
+            "X-Kannel-DLR-Url": KANNEL_DLR,
         },
         "Habari yako? ñ € 👍".encode(),
     ),
@@ -234,8 +241,8 @@ KANNEL_CASES = [
         "GET",
         "http://127.0.0.1:13013/cgi-bin/sendsms?username=r&password=pw&text=a+%26+b+%2B+5%25"
         "&to=2067799294&from=1234&smsc=test_backend&dlr-mask=31&dlr-url="
-        "http%3A%2F%2Frouter%3A8080%2Frouter%2Fdelivered%3Fmessage_id%3D7%26token%3Dabc"
-        "%26status%3D%25d",
+        "http%3A%2F%2Frouter%3A8080%2Frouter%2Fbackends%2Ftest_backend%2Fdelivered"
+        "%3Fmessage_id%3D7%26token%3Dabc%26status%3D%25d",
     ),
     KannelCase(
         "GET non-GSM text: coding=2&charset=UTF-8; no dlr when mask 0",
@@ -250,7 +257,7 @@ KANNEL_CASES = [
 
 @pytest.mark.parametrize("case", KANNEL_CASES, ids=lambda c: c.label)
 def test_kannel_request(case):
-    backend = KannelBackend("test_backend", **case.options)
+    backend = KannelEngine("test_backend", **case.options)
     request = backend.prepare_request(case.message)
     assert (request.method, request.url) == (case.method, case.url)
     assert request.headers == case.headers
@@ -260,7 +267,7 @@ def test_kannel_request(case):
 
 
 def test_kannel_segment_count_is_known():
-    backend = KannelBackend("k")
+    backend = KannelEngine("k")
     assert backend.prepare_request(msg("a" * 160)).segments == 1
     assert backend.prepare_request(msg("a" * 161)).segments == 2
     assert backend.prepare_request(msg("€" * 71 + "😀")).segments == 2
@@ -291,7 +298,7 @@ def test_kannel_segment_count_is_known():
     ],
 )
 def test_kannel_answers(status, body, headers, outcome, retry_after):
-    result = KannelBackend("k").interpret(answer(status, body, headers))
+    result = KannelEngine("k").interpret(answer(status, body, headers))
     assert result.outcome is outcome
     assert result.status_code == status
     assert result.body == body
@@ -305,13 +312,13 @@ def test_errors_are_retryable_and_named():
 
 
 def test_permanent_statuses_are_configurable():
-    backend = HttpBackend("k", url="http://gw/", permanent_statuses=[400])
+    backend = HttpEngine("k", url="http://gw/", permanent_statuses=[400])
     assert backend.interpret(answer(403)).outcome is Outcome.RETRY
     assert backend.interpret(answer(400)).outcome is Outcome.FAILED
 
 
 def test_success_body_check_and_success_statuses():
-    backend = HttpBackend("k", url="http://gw/", success_body=r"^OK", success_statuses=[200])
+    backend = HttpEngine("k", url="http://gw/", success_body=r"^OK", success_statuses=[200])
     assert backend.interpret(answer(200, "OK 1234")).outcome is Outcome.SENT
     assert backend.interpret(answer(200, "ERROR no credit")).outcome is Outcome.RETRY
     assert backend.interpret(answer(201, "OK")).outcome is Outcome.RETRY
@@ -327,7 +334,7 @@ def test_retry_after_accepts_seconds_and_dates():
 
 
 def test_backoff_is_exponential_with_jitter_between_base_and_cap():
-    backend = HttpBackend("k", url="http://gw/", backoff_base=2, backoff_max=20)
+    backend = HttpEngine("k", url="http://gw/", backoff_base=2, backoff_max=20)
     for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (5, 20), (9, 20)]:
         delays = {backend.backoff(attempt) for _ in range(50)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
@@ -340,12 +347,12 @@ def test_push_goes_through_the_environment_proxy_unless_no_proxy(gateway, monkey
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", "127.0.0.3")
     template = "http://127.0.0.2:9/send?to=%(recipient)s&text=%(text)s"
-    backend = HttpBackend("b", url=template, timeout=5)
+    backend = HttpEngine("b", url=template, timeout=5)
     result = backend.send(backend.prepare_request(msg("via proxy")))
     assert result.outcome is Outcome.SENT
     assert proxy.seen[0].headers["Host"] == "127.0.0.2:9"
     assert proxy.seen[0].query == {"to": "2067799294", "text": "via proxy"}
-    bypass = HttpBackend("b", url=template.replace("127.0.0.2:9", "127.0.0.3:9"), timeout=1)
+    bypass = HttpEngine("b", url=template.replace("127.0.0.2:9", "127.0.0.3:9"), timeout=1)
     assert bypass.send(bypass.prepare_request(msg())).outcome is Outcome.RETRY  # refused: direct
     assert len(proxy.seen) == 1
     backend.close()

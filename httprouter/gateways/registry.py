@@ -1,0 +1,177 @@
+"""Build each backend's engine from BACKENDS and ROUTER_URL, once per process.
+
+`ENGINE` is a short name from ENGINES or the dotted path of a GatewayEngine subclass. A backend
+without an engine of its own takes ROUTER_URL's template (the `http` engine), else
+BACKENDS["default"]'s engine; a backend with none of these has no engine: its messages wait in
+the outbox for pollers (the legacy pull mode).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigError
+from ..plugins import import_object
+from .base import GatewayEngine
+
+# Short names → the engine classes the package ships.
+ENGINES = {
+    "http": "httprouter.gateways.http.HttpEngine",
+    "kannel": "httprouter.gateways.kannel.KannelEngine",
+    "jasmin": "httprouter.gateways.jasmin.JasminEngine",
+    "dummy": "httprouter.gateways.dev.DummyEngine",
+    "log": "httprouter.gateways.dev.LogEngine",
+    "file": "httprouter.gateways.dev.FileEngine",
+}
+# Dotted paths of earlier releases, still accepted.
+RENAMED = {
+    "httprouter.backends.http.HttpBackend": "http",
+    "httprouter.backends.kannel.KannelBackend": "kannel",
+}
+
+# Options every engine takes; BACKENDS["default"] passes these on to every backend.
+SHARED_OPTIONS = frozenset(
+    {"timeout", "rate_limit", "max_attempts", "backoff_base", "backoff_max", "permanent_statuses"}
+)
+# Options the web layer reads (receive-side credential and network allow-list).
+RECEIVE_OPTIONS = frozenset({"password", "allow_networks"})
+
+
+def engine_class(path: Any, where: str) -> type[GatewayEngine]:
+    """The engine class an ENGINE value names; a ConfigError naming `where` otherwise."""
+    if not isinstance(path, str) or not path:
+        raise ConfigError(f"{where}: ENGINE must be an engine name or a dotted path", field=where)
+    dotted = ENGINES.get(RENAMED.get(path, path), path)
+    if "." not in dotted:
+        raise ConfigError(
+            f"{where}: unknown ENGINE {path!r}; engines: {', '.join(ENGINES)} "
+            "(or the dotted path of a GatewayEngine subclass)",
+            field=where,
+        )
+    cls = import_object(dotted, where)
+    if not (isinstance(cls, type) and issubclass(cls, GatewayEngine)):
+        raise ConfigError(f"{where}: {path!r} is not a GatewayEngine subclass", field=where)
+    return cls
+
+
+def _options(entry: Mapping[str, Any] | None, *, shared_only: bool = False) -> dict[str, Any]:
+    options = {k: v for k, v in (entry or {}).items() if k != "ENGINE"}
+    options = {k: v for k, v in options.items() if k not in RECEIVE_OPTIONS}
+    if shared_only:
+        options = {k: v for k, v in options.items() if k in SHARED_OPTIONS}
+    return options
+
+
+def _template(config: Mapping[str, Any], name: str) -> str | None:
+    """ROUTER_URL's template for `name` (None: none, or pulled)."""
+    url = config.get("ROUTER_URL")
+    if isinstance(url, dict):
+        return url[name] if name in url else url.get("default")
+    return url if isinstance(url, str) else None
+
+
+def _source(config: Mapping[str, Any], name: str) -> tuple[str, Any] | None:
+    """Where `name`'s engine comes from: ("engine", entry), ("template", url) or None."""
+    backends = config.get("BACKENDS") or {}
+    entry = backends.get(name)
+    if entry and entry.get("ENGINE"):
+        return "engine", entry
+    url = config.get("ROUTER_URL")
+    if isinstance(url, dict) and name in url and not url[name]:
+        return None  # explicitly pulled
+    template = _template(config, name)
+    if template:
+        return "template", template
+    default = backends.get("default")
+    if entry is None and default and default.get("ENGINE"):
+        return "engine", default
+    return None
+
+
+def build_engine(config: Mapping[str, Any], name: str) -> GatewayEngine | None:
+    """Return the engine of backend `name`, or None when it has none (the outbox serves it)."""
+    source = _source(config, name)
+    if source is None:
+        return None
+    kind, value = source
+    where = f"BACKENDS[{name!r}]"
+    if kind == "engine":
+        return engine_class(value["ENGINE"], where)(name, **_options(value))
+    backends = config.get("BACKENDS") or {}
+    entry, default = backends.get(name), backends.get("default")
+    if entry is not None:
+        options = _options(entry)
+    else:
+        options = _options(default, shared_only=bool(default and default.get("ENGINE")))
+    options.setdefault("method", config.get("ROUTER_HTTP_METHOD") or "GET")
+    return engine_class("http", where)(name, url=value, **options)
+
+
+def configured_names(config: Mapping[str, Any]) -> list[str]:
+    """The backends the configuration names (BACKENDS and ROUTER_URL entries, not "default")."""
+    names = {n for n in (config.get("BACKENDS") or {}) if n != "default"}
+    url = config.get("ROUTER_URL")
+    if isinstance(url, dict):
+        names |= {n for n in url if n != "default"}
+    return sorted(names)
+
+
+class GatewayRegistry:
+    """The engines of one process, built on first use and kept (with their connections)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self._built: dict[str, GatewayEngine | None] = {}
+        self._pushes: dict[str, bool] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> GatewayEngine | None:
+        """The engine of backend `name`, or None if it has none."""
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build_engine(self.config, name)
+            return self._built[name]
+
+    def pushes(self, name: str) -> bool:
+        """Tell whether the dispatcher pushes `name`'s messages (else they wait for a poller).
+
+        Decided from the configuration and the engine's class, without building it. A backend
+        whose engine cannot even be imported counts as pushed: the dispatcher then holds its
+        messages, saying why, until the configuration is mended — none is handed to pollers.
+        """
+        found = self._pushes.get(name)
+        if found is None:
+            source = _source(self.config, name)
+            if source is None:
+                found = False
+            elif source[0] == "template":
+                found = True
+            else:
+                try:
+                    found = engine_class(source[1]["ENGINE"], f"BACKENDS[{name!r}]").push
+                except ConfigError:
+                    found = True
+            if len(self._pushes) < 10_000:
+                self._pushes[name] = found
+        return found
+
+    def check(self) -> list[str]:
+        """Build every configured backend now, so a bad option stops start-up naming it."""
+        built = []
+        for name in configured_names(self.config):
+            engine = self.get(name)
+            if engine is not None:
+                built.append(f"backend {name}: {type(engine).__name__}")
+        default = (self.config.get("BACKENDS") or {}).get("default")
+        if default and default.get("ENGINE"):
+            engine_class(default["ENGINE"], "BACKENDS['default']")("default", **_options(default))
+        return built
+
+    def close(self) -> None:
+        """Close every engine's connections."""
+        with self._lock:
+            for engine in self._built.values():
+                if engine is not None:
+                    engine.close()
