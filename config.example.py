@@ -31,13 +31,17 @@
 # ROUTER_HTTP_METHOD = "GET"
 
 # Full per-backend configuration; wins over ROUTER_URL for that name.
-#   {"name": {"ENGINE": "<dotted class path>", ...options}}
+#   {"name": {"ENGINE": "<engine>", ...options}}
+# ENGINE: kannel, jasmin, http, dummy, log, file (docs/gateways/), or the dotted path of your own
+# httprouter.gateways.base.GatewayEngine subclass.
 # An entry without ENGINE only sets options for a backend whose template comes from ROUTER_URL;
 # BACKENDS["default"] sets options for every backend without an entry of its own.
-# Options every push backend takes: timeout (15), rate_limit (messages/second, none),
+# Options every engine takes: timeout (15), rate_limit (messages/second, none),
 # max_attempts (3), backoff_base and backoff_max (seconds), permanent_statuses
 # ([400, 401, 403, 404, 413, 422]). Receive side: "password", the backend's own credential.
 # BACKENDS = {}
+# BACKENDS = {"jasmin": {"ENGINE": "jasmin", "url": "http://127.0.0.1:1401/send",
+#                        "gateway_user": "router", "gateway_password": "secret"}}
 
 # Base URL at which gateways reach this router (used to build delivery-report URLs).
 # Default: http://127.0.0.1:<PORT>.

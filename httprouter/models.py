@@ -108,7 +108,7 @@ def _created_at() -> Column[datetime]:
     return Column("created_at", UTCDateTime, nullable=False, default=now)
 
 
-# A gateway link by name (a Kannel smsc-id, a relayer, an API account).
+# A gateway link by name (an operator link, a phone, an API account), as BACKENDS names it.
 backends = Table(
     "backends",
     metadata,
@@ -175,7 +175,7 @@ messages = Table(
     Index(None, "backend_id", "id"),
     Index(None, "connection_id", "id"),
     Index(None, "in_response_to_id"),
-    # A gateway's id for a message (DLR matching) and inbound de-duplication.
+    # A gateway's id for a message (matching its reports) and inbound de-duplication.
     Index(None, "backend_id", "external_id"),
     Index(
         "uq_messages_inbound_external_id",

@@ -1,4 +1,4 @@
-"""The pull outbox: leasing queued messages to polling gateways (Android relayers, modem scripts).
+"""The pull outbox: leasing queued messages to polling gateways (phones, modem scripts).
 
 Only pull messages are handed out: status Q with no `next_attempt_at` (push messages carry one and
 belong to the dispatcher). A claim takes the oldest free messages (no lease, or an expired one),

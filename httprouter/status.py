@@ -96,9 +96,9 @@ def change_status(
 class Change:
     """One status change asked for in a batch (see `change_statuses`).
 
-    `new=None` asks for nothing: the event (a DLR 32, say) is recorded in the history with the
-    message's current status as old and new, and the message is left alone. `force` moves it even
-    backwards (an operator's explicit action).
+    `new=None` asks for nothing: the event (a report that only informs) is recorded in the
+    history with the message's current status as old and new, and the message is left alone.
+    `force` moves it even backwards (an operator's explicit action).
     """
 
     message_id: int

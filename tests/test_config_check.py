@@ -78,6 +78,27 @@ def test_prints_effective_config_with_secrets_masked(tmp_path):
             "has no 'NONE_SUCH'",
         ),
         ({"HTTPROUTER_ROUTER_URL": '{"kannel": 5}'}, "ROUTER_URL\\['kannel'\\]"),
+        # every backend is built: a misspelt or mistyped option fails the check, naming both
+        (
+            {"HTTPROUTER_BACKENDS": '{"api": {"ENGINE": "http", "urll": "http://gw/"}}'},
+            "BACKENDS\\['api'\\]: unknown option 'urll' \\(did you mean 'url'\\?\\)",
+        ),
+        (
+            {"HTTPROUTER_BACKENDS": '{"k": {"ENGINE": "kannel", "timeout": "5"}}'},
+            "BACKENDS\\['k'\\]: timeout must be a number",
+        ),
+        (
+            {"HTTPROUTER_BACKENDS": '{"j": {"ENGINE": "jasmin", "gateway_user": "u"}}'},
+            "BACKENDS\\['j'\\].*gateway_password",
+        ),
+        (
+            {"HTTPROUTER_BACKENDS": '{"x": {"ENGINE": "kanel"}}'},
+            "BACKENDS\\['x'\\]: unknown ENGINE 'kanel'; engines: dummy, file, http, jasmin, kannel, log",
+        ),
+        (
+            {"HTTPROUTER_BACKENDS": '{"default": {"ENGINE": "kannel", "dlr_mask": 99}}'},
+            "BACKENDS\\['default'\\]: dlr_mask must be 0-63",
+        ),
         ({"HTTPROUTER_DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"HTTPROUTER_CONFIG": "/nonexistent/conf.py"}, "not a file"),
     ],

@@ -357,3 +357,43 @@ def test_push_goes_through_the_environment_proxy_unless_no_proxy(gateway, monkey
     assert len(proxy.seen) == 1
     backend.close()
     bypass.close()
+
+
+# -- the development engines ------------------------------------------------------------------
+
+
+def test_file_engine_appends_one_json_line_per_message(tmp_path):
+    import json
+
+    from httprouter.gateways.dev import FileEngine
+
+    path = tmp_path / "out.jsonl"
+    engine = FileEngine("demo", path=str(path))
+    for text in ("one", "två €"):
+        result = engine.send(engine.prepare_request(msg(text, sender="8080")))
+        assert result.outcome is Outcome.SENT
+    lines = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    assert [(x["id"], x["to"], x["from"], x["text"]) for x in lines] == [
+        (7, "2067799294", "8080", "one"),
+        (7, "2067799294", "8080", "två €"),
+    ]
+    with pytest.raises(ConfigError, match=r"BACKENDS\['demo'\]: path .*no folder"):
+        FileEngine("demo", path=str(tmp_path / "missing" / "out.jsonl"))
+
+
+def test_file_engine_write_failure_is_retried(tmp_path):
+    from httprouter.gateways.dev import FileEngine
+
+    engine = FileEngine("demo", path=str(tmp_path))  # a folder: every write fails
+    result = engine.send(engine.prepare_request(msg()))
+    assert result.outcome is Outcome.RETRY
+    assert result.error.startswith("IsADirectoryError")
+
+
+def test_log_engine_logs_the_message(caplog):
+    from httprouter.gateways.dev import LogEngine
+
+    engine = LogEngine("console")
+    with caplog.at_level("INFO", logger="httprouter.gateways.dev"):
+        assert engine.send(engine.prepare_request(msg("hello log"))).outcome is Outcome.SENT
+    assert "hello log" in caplog.text

@@ -83,3 +83,7 @@ class FileEngine(DummyEngine):
         except OSError as exc:
             return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
         return SendResult(Outcome.SENT, body=f"written to {self.path}")
+
+
+# The short names of this module's engines, for BACKENDS' ENGINE.
+ENGINES = {"dummy": DummyEngine, "log": LogEngine, "file": FileEngine}

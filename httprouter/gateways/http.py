@@ -338,3 +338,7 @@ def _statuses(where: str, value: dict[str, str | None] | None) -> dict[str, str 
             )
         mapped[str(key)] = REPORT_WORDS[word]
     return mapped
+
+
+# The short names of this module's engines, for BACKENDS' ENGINE.
+ENGINES = {"http": HttpEngine}

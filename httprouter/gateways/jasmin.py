@@ -253,3 +253,7 @@ def _decode(raw: bytes, coding: int) -> str:
         raise ValidationError(
             f"binary is not valid {codec} text (coding {coding})", field="binary"
         ) from None
+
+
+# The short names of this module's engines, for BACKENDS' ENGINE.
+ENGINES = {"jasmin": JasminEngine}

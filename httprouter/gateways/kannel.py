@@ -133,3 +133,7 @@ _HEADER_NAMES = {
     "dlr-url": "DLR-Url",
     "priority": "Priority",
 }
+
+
+# The short names of this module's engines, for BACKENDS' ENGINE.
+ENGINES = {"kannel": KannelEngine}

@@ -1,6 +1,8 @@
 """Build each backend's engine from BACKENDS and ROUTER_URL, once per process.
 
-`ENGINE` is a short name from ENGINES or the dotted path of a GatewayEngine subclass. A backend
+`ENGINE` is a short name or the dotted path of a GatewayEngine subclass. The short names are the
+ones the modules of this package declare in their `ENGINES` dict (an engine module is all a new
+gateway needs: no list here to edit); `shipped_engines()` finds them. A backend
 without an engine of its own takes ROUTER_URL's template (the `http` engine), else
 BACKENDS["default"]'s engine; a backend with none of these has no engine: its messages wait in
 the outbox for pollers (the legacy pull mode).
@@ -8,23 +10,18 @@ the outbox for pollers (the legacy pull mode).
 
 from __future__ import annotations
 
+import pkgutil
 import threading
 from collections.abc import Mapping
+from functools import cache
+from importlib import import_module
 from typing import Any
 
 from ..errors import ConfigError
 from ..plugins import import_object
 from .base import GatewayEngine
 
-# Short names → the engine classes the package ships.
-ENGINES = {
-    "http": "httprouter.gateways.http.HttpEngine",
-    "kannel": "httprouter.gateways.kannel.KannelEngine",
-    "jasmin": "httprouter.gateways.jasmin.JasminEngine",
-    "dummy": "httprouter.gateways.dev.DummyEngine",
-    "log": "httprouter.gateways.dev.LogEngine",
-    "file": "httprouter.gateways.dev.FileEngine",
-}
+NOT_ENGINES = frozenset({"base", "registry", "legacy"})  # the package's modules that hold none
 # Dotted paths of earlier releases, still accepted.
 RENAMED = {
     "httprouter.backends.http.HttpBackend": "http",
@@ -39,18 +36,50 @@ SHARED_OPTIONS = frozenset(
 RECEIVE_OPTIONS = frozenset({"password", "allow_networks"})
 
 
+def _declared(module_name: str) -> dict[str, type[GatewayEngine]]:
+    module = import_module(f"{__package__}.{module_name}")
+    return dict(getattr(module, "ENGINES", {}))
+
+
+@cache
+def shipped_engines() -> dict[str, type[GatewayEngine]]:
+    """Every short name the package's engine modules declare, with its class."""
+    found: dict[str, type[GatewayEngine]] = {}
+    for info in pkgutil.iter_modules(import_module(__package__).__path__):
+        if info.name not in NOT_ENGINES:
+            found.update(_declared(info.name))
+    return found
+
+
+def _short(name: str) -> type[GatewayEngine] | None:
+    """The class of a short name: from the module named like it, else from any engine module."""
+    module = name.replace("-", "_")
+    if module.isidentifier() and module not in NOT_ENGINES:
+        try:
+            declared = _declared(module)
+        except ModuleNotFoundError:
+            declared = {}
+        if name in declared:
+            return declared[name]
+    return shipped_engines().get(name)
+
+
 def engine_class(path: Any, where: str) -> type[GatewayEngine]:
     """The engine class an ENGINE value names; a ConfigError naming `where` otherwise."""
     if not isinstance(path, str) or not path:
         raise ConfigError(f"{where}: ENGINE must be an engine name or a dotted path", field=where)
-    dotted = ENGINES.get(RENAMED.get(path, path), path)
-    if "." not in dotted:
-        raise ConfigError(
-            f"{where}: unknown ENGINE {path!r}; engines: {', '.join(ENGINES)} "
-            "(or the dotted path of a GatewayEngine subclass)",
-            field=where,
-        )
-    cls = import_object(dotted, where)
+    path = RENAMED.get(path, path)
+    if "." not in path:
+        short = _short(path)
+        if short is None:
+            names = ", ".join(sorted(shipped_engines()))
+            raise ConfigError(
+                f"{where}: unknown ENGINE {path!r}; engines: {names} "
+                "(or the dotted path of a GatewayEngine subclass)",
+                field=where,
+            )
+        return short
+    cls = import_object(path, where)
     if not (isinstance(cls, type) and issubclass(cls, GatewayEngine)):
         raise ConfigError(f"{where}: {path!r} is not a GatewayEngine subclass", field=where)
     return cls

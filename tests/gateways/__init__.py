@@ -1,0 +1,1 @@
+"""One module of engine table rows per gateway engine (see tests/support/engine_table.py)."""

@@ -1,0 +1,107 @@
+"""A backend's own endpoints under bad input and a dead database: the protocol's error answer
+(a 4xx, or a 5xx that makes the gateway retry when nothing could be stored), never a 500 or an
+HTML page; and nothing already accepted is lost."""
+
+from __future__ import annotations
+
+from urllib.parse import quote_from_bytes
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from httprouter import create_app
+
+from .support.engine_table import BACKEND, PASSWORD
+from .test_database_down import free_port
+
+ENGINES = {
+    "kannel": {"ENGINE": "kannel"},
+    "jasmin": {"ENGINE": "jasmin", "gateway_user": "u", "gateway_password": "p"},
+    "http": {
+        "ENGINE": "http",
+        "url": "http://127.0.0.1:9/send",
+        "receive_params": {"sender": "phone", "message": "text"},
+        "report_params": {"id": "ref", "status": "state"},
+        "report_statuses": {"OK": "delivered"},
+    },
+}
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
+
+
+@pytest.fixture(params=sorted(ENGINES))
+def engine_client(request, make_app):
+    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES[request.param]})
+    return request.param, app.test_client()
+
+
+def _no_server_error(response):
+    assert response.status_code < 500, response.get_data()[:300]
+    assert not response.get_data().lstrip().startswith(b"<"), "an HTML page"
+
+
+@FUZZ
+@given(raw=st.binary(max_size=200), kind=st.sampled_from(["receive", "delivered"]))
+def test_arbitrary_query_bytes_never_5xx(engine_client, raw, kind):
+    _name, client = engine_client
+    query = quote_from_bytes(raw, safe="=&%+")
+    _no_server_error(client.get(f"/router/backends/{BACKEND}/{kind}?password={PASSWORD}&{query}"))
+
+
+@FUZZ
+@given(
+    body=st.binary(max_size=300),
+    kind=st.sampled_from(["receive", "delivered"]),
+    content_type=st.sampled_from(
+        [
+            "application/x-www-form-urlencoded",
+            "application/json",
+            "text/plain",
+            "multipart/form-data",
+        ]
+    ),
+)
+def test_arbitrary_bodies_never_5xx(engine_client, body, kind, content_type):
+    _name, client = engine_client
+    response = client.post(
+        f"/router/backends/{BACKEND}/{kind}?password={PASSWORD}",
+        data=body,
+        headers={"Content-Type": content_type},
+    )
+    _no_server_error(response)
+
+
+def test_a_backend_without_an_engine_is_404_json(make_app):
+    client = make_app(ROUTER_PASSWORD=PASSWORD).test_client()
+    for kind in ("receive", "delivered"):
+        response = client.get(f"/router/backends/nosuch/{kind}?password={PASSWORD}")
+        assert response.status_code == 404
+        assert "BACKENDS" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_database_down_is_the_protocols_retry_answer(name):
+    app = create_app(
+        {
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/none",
+            "SMS_APPS": ["httprouter.apps.echo.EchoApp"],
+            "BACKENDS": {BACKEND: ENGINES[name]},
+        }
+    )
+    query = {
+        "kannel": "sender=1&message=x&id=a1",
+        "jasmin": "from=1&coding=%00&binary=78&id=a1",
+        "http": "phone=1&text=x",
+    }[name]
+    try:
+        response = app.test_client().get(f"/router/backends/{BACKEND}/receive?{query}")
+    finally:
+        app.extensions["httprouter"].engine.dispose()
+    assert response.status_code == 503
+    if name == "jasmin":
+        assert response.get_data() != b"ACK/Jasmin"  # so Jasmin calls again
+        assert response.get_data().startswith(b'Error "database unavailable')
+    else:
+        assert response.get_json()["error"].startswith("database unavailable")
