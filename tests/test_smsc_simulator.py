@@ -15,8 +15,8 @@ from smpp.pdu.pdu_encoding import PDUEncoder
 
 from httprouter.encoding import GSM7_BASIC, GSM7_EXTENDED
 
-from .support.gsm import concat_udh, decode_text, gsm7_decode, gsm7_encode, split_message
-from .support.smsc import SMSC, Pdu, reassemble
+from .support.gsm import Concat, concat_udh, decode_text, gsm7_decode, gsm7_encode, split_message
+from .support.smsc import SMSC, Pdu, reassemble, smsc  # noqa: F401 - the fixture
 
 ENCODER = PDUEncoder()
 
@@ -118,7 +118,14 @@ class ESME:
         )
         return self.read()
 
-    def submit(self, to: str, short_message: bytes, data_coding: int = 0, receipt: bool = True):
+    def submit(
+        self,
+        to: str,
+        short_message: bytes,
+        data_coding: int = 0,
+        receipt: bool = True,
+        **options: Any,
+    ) -> Any:
         field = PDUEncoder.DefaultRequiredParamEncoders["data_coding"]
         self.send(
             ops.SubmitSM(
@@ -144,6 +151,7 @@ class ESME:
                 data_coding=field.decode(BytesIO(bytes((data_coding,)))),
                 sm_default_msg_id=0,
                 short_message=short_message,
+                **options,
             )
         )
         return self.read()
@@ -153,14 +161,14 @@ class ESME:
 
 
 def test_bind_submit_receipts_and_mobile_originated(tmp_path):
-    with SMSC.start(tmp_path, receipt_delay=0.05) as smsc:
-        esme = ESME(smsc.port)
+    with SMSC.start(tmp_path, receipt_delay=0.05) as sim:
+        esme = ESME(sim.port)
         bound = esme.bind()
         assert bound.id == pt.CommandId.bind_transceiver_resp
         assert bound.status == pt.CommandStatus.ESME_ROK
         esme.send(ops.EnquireLink(esme.next_sequence()))
         assert esme.read().id == pt.CommandId.enquire_link_resp
-        assert smsc.wait_bound()["bound"] == "transceiver"
+        assert sim.wait_bound()["bound"] == "transceiver"
 
         answer = esme.submit("255700111222", gsm7_encode("hi @ €"))
         assert answer.id == pt.CommandId.submit_sm_resp
@@ -176,7 +184,7 @@ def test_bind_submit_receipts_and_mobile_originated(tmp_path):
         assert text.startswith(f"id:{mid} sub:001 dlvrd:001 submit date:")
         assert " stat:DELIVRD err:000 text:hi @ ?" in text
 
-        [submit] = smsc.submits()
+        [submit] = sim.submits()
         assert (submit.destination_addr, submit.data_coding, submit.esm_class) == (
             "255700111222",
             0,
@@ -186,13 +194,13 @@ def test_bind_submit_receipts_and_mobile_originated(tmp_path):
         assert submit.short_message == b"hi \x00 \x1b\x65" and submit.text == "hi @ €"
 
         # Failures: by destination, and for the next N receipts.
-        smsc.fail_receipts_for("255700999999")
+        sim.fail_receipts_for("255700999999")
         esme.submit("255700999999", b"no")
         failed = esme.read()
         esme.answer(failed)
         assert failed.params["message_state"] == pt.MessageState.UNDELIVERABLE
         assert b"stat:UNDELIV" in failed.params["short_message"]
-        smsc.fail_next_receipts(1)
+        sim.fail_next_receipts(1)
         esme.submit("255700111222", b"a")
         esme.submit("255700111222", b"b")
         states = []
@@ -201,7 +209,7 @@ def test_bind_submit_receipts_and_mobile_originated(tmp_path):
             esme.answer(got)
             states.append(got.params["message_state"])
         assert states == [pt.MessageState.UNDELIVERABLE, pt.MessageState.DELIVERED]
-        assert [r.message_state for r in smsc.wait_for_receipts(4)] == [
+        assert [r.message_state for r in sim.wait_for_receipts(4)] == [
             "DELIVERED",
             "UNDELIVERABLE",
             "UNDELIVERABLE",
@@ -210,13 +218,13 @@ def test_bind_submit_receipts_and_mobile_originated(tmp_path):
 
         # Mobile-originated: GSM-7 as data_coding 0, a long UCS-2 text in UDH parts.
         hello = "echo @ & €"
-        [mo] = read_while(esme, 1, lambda: smsc.inject_mo("255700111222", "8080", hello))
+        [mo] = read_while(esme, 1, lambda: sim.inject_mo("255700111222", "8080", hello))
         assert mo.params["short_message"] == gsm7_encode(hello)
         assert mo.params["esm_class"].type == pt.EsmClassType.DEFAULT
         assert mo.params["data_coding"].schemeData == pt.DataCodingDefault.SMSC_DEFAULT_ALPHABET
         long_ucs2 = "नमस्ते 😀 " * 14  # 140 UTF-16 units: three parts
         parts = read_while(
-            esme, 3, lambda: smsc.inject_mo("255700111222", "8080", long_ucs2, coding="ucs2")
+            esme, 3, lambda: sim.inject_mo("255700111222", "8080", long_ucs2, coding="ucs2")
         )
         assert all(p.params["data_coding"].schemeData == pt.DataCodingDefault.UCS2 for p in parts)
         assert all(
@@ -227,12 +235,12 @@ def test_bind_submit_receipts_and_mobile_originated(tmp_path):
         assert [u[:5] for u in udhs] == [udhs[0][:5]] * 3 and [u[5] for u in udhs] == [1, 2, 3]
         joined = b"".join(p.params["short_message"][6:] for p in parts)
         assert joined.decode("utf-16-be") == long_ucs2
-        responses = smsc.pdus("deliver_sm_resp", "in")
+        responses = sim.pdus("deliver_sm_resp", "in")
         assert len(responses) == 4 + 1 + 3 and all(r.status == 0 for r in responses)
 
         esme.send(ops.Unbind(esme.next_sequence()))
         assert esme.read().id == pt.CommandId.unbind_resp
-        commands = [p.command for p in smsc.pdus(direction="in")]
+        commands = [p.command for p in sim.pdus(direction="in")]
         assert commands[:2] == ["bind_transceiver", "enquire_link"]
         assert commands[-1] == "unbind"
         esme.close()
@@ -259,10 +267,17 @@ def read_while(esme: ESME, n: int, action: Any) -> list[Any]:
 
 
 def test_receipt_goes_to_the_receiver_session(tmp_path):
-    with SMSC.start(tmp_path, receipt_delay=0.05) as smsc:
-        transmitter, receiver = ESME(smsc.port), ESME(smsc.port)
+    with SMSC.start(tmp_path, receipt_delay=0.05) as sim:
+        transmitter, receiver = ESME(sim.port), ESME(sim.port)
         assert transmitter.bind(ops.BindTransmitter).status == pt.CommandStatus.ESME_ROK
-        assert receiver.bind(ops.BindReceiver).status == pt.CommandStatus.ESME_ROK
+        # Any bind is accepted, even with a password longer than SMPP's 8 characters (which
+        # smpp.pdu3 will not encode: the bind_receiver is spelled out).
+        body = b"esme\0longer-than-8\0\0\x34\0\0\0"
+        receiver.sock.sendall(
+            (16 + len(body)).to_bytes(4, "big") + bytes.fromhex("000000010000000000000001") + body
+        )
+        assert receiver.read().status == pt.CommandStatus.ESME_ROK
+        assert [b.password for b in sim.pdus("bind_receiver")] == ["longer-than-8"]
         mid = transmitter.submit("255700111222", b"x").params["message_id"]
         receipt = receiver.read()
         assert receipt.params["receipted_message_id"] == mid
@@ -271,3 +286,27 @@ def test_receipt_goes_to_the_receiver_session(tmp_path):
         assert refused.status == pt.CommandStatus.ESME_RINVBNDSTS
         transmitter.close()
         receiver.close()
+
+
+def test_parts_linked_by_sar_options(tmp_path):
+    """Jasmin links the parts of a long message with the sar_* TLVs by default, not a UDH."""
+    text = "€" + "z" * 200
+    payloads = split_message(text, "gsm7")[1]
+    with SMSC.start(tmp_path) as sim:
+        esme = ESME(sim.port)
+        esme.bind(ops.BindTransmitter)
+        for seq in (2, 1):
+            sar = {"sar_msg_ref_num": 300, "sar_total_segments": 2, "sar_segment_seqnum": seq}
+            esme.submit("255700111222", payloads[seq - 1], receipt=False, **sar)
+        [message] = sim.messages()
+        assert message.complete and message.text == text
+        assert [p.concat for p in message.parts] == [Concat(300, 2, 1), Concat(300, 2, 2)]
+        assert not any(p.has_udh for p in message.parts)
+        esme.close()
+
+
+def test_the_fixture_gives_a_running_simulator(smsc):  # noqa: F811 - the fixture
+    assert smsc.sessions() == []
+    with socket.create_connection((smsc.host, smsc.port), timeout=5):
+        assert smsc.pdus() == []
+    assert "SMPP listening" in smsc.log()

@@ -1,0 +1,1 @@
+"""End-to-end tests against real gateways (Kannel over SMPP, ...), with simulators behind them."""

@@ -217,7 +217,8 @@ class SMSC:
         self.port = port
         self.log_path = log_path
         self._lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one control request at a time
+        self._cache_lock = threading.Lock()  # the PDUs fetched so far
         self._request_id = 0
         self._pdus: list[Pdu] = []
         self._ref = 0
@@ -317,11 +318,13 @@ class SMSC:
 
     def pdus(self, command: str | None = None, direction: str | None = None) -> list[Pdu]:
         """Every PDU recorded so far (received "in" and sent "out"), optionally filtered."""
-        answer = self._call("pdus", since=len(self._pdus))
-        self._pdus += [Pdu.from_record(r) for r in answer["pdus"]]
+        with self._cache_lock:
+            answer = self._call("pdus", since=len(self._pdus))
+            self._pdus += [Pdu.from_record(r) for r in answer["pdus"]]
+            known = list(self._pdus)
         return [
             p
-            for p in self._pdus
+            for p in known
             if (command is None or p.command == command)
             and (direction is None or p.direction == direction)
         ]

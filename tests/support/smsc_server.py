@@ -34,14 +34,26 @@ from smpp.pdu import constants  # noqa: E402
 from smpp.pdu import operations as ops  # noqa: E402
 from smpp.pdu import pdu_types as pt  # noqa: E402
 from smpp.pdu.error import PDUCorruptError, PDUParseError  # noqa: E402
-from smpp.pdu.pdu_encoding import PDUEncoder  # noqa: E402
+from smpp.pdu.pdu_encoding import COctetStringEncoder, PDUEncoder  # noqa: E402
 from twisted.internet import reactor, stdio  # noqa: E402
 from twisted.internet.protocol import Factory, Protocol  # noqa: E402
 from twisted.protocols.basic import LineReceiver  # noqa: E402
 
 from .gsm import decode_text, parse_udh  # noqa: E402
 
-ENCODER = PDUEncoder()
+
+class LenientEncoder(PDUEncoder):
+    """smpp.pdu3's encoder, but a bind with a system_id or password longer than SMPP 3.4 allows
+    (15 and 8 characters) is still read: the simulator accepts any bind, and logs those."""
+
+    DefaultRequiredParamEncoders = {
+        **PDUEncoder.DefaultRequiredParamEncoders,
+        "system_id": COctetStringEncoder(65),
+        "password": COctetStringEncoder(65),
+    }
+
+
+ENCODER = LenientEncoder()
 FIELD_ENCODERS = PDUEncoder.DefaultRequiredParamEncoders
 STRING_FIELDS = (
     "system_id",
@@ -301,6 +313,8 @@ class SMPPSession(Protocol):
             self.bound = kind
             self.system_id = record.get("system_id", "")
             log("session", self.number, "bound as", kind, "by", repr(self.system_id))
+            if len(self.system_id) > 15 or len(record.get("password", "")) > 8:
+                log("session", self.number, "system_id or password longer than SMPP 3.4 allows")
             self.send(response(pdu.seqNum, system_id=SYSTEM_ID))
             if self.can_receive():
                 self.sim.flush_receipts()
