@@ -25,10 +25,13 @@ def free_port() -> int:
 class ServedRouter:
     """`httprouter serve` on a free loopback port, with settings passed as HTTPROUTER_* env."""
 
-    def __init__(self, workdir: Path, settings: dict[str, Any], *args: str) -> None:
+    def __init__(
+        self, workdir: Path, settings: dict[str, Any], *args: str, port: int | None = None
+    ) -> None:
+        """`port` lets a test know the URL first (to put it in PUBLIC_URL or a gateway)."""
         import json
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("HTTPROUTER_")}
         # Let the served process import test apps (tests.apps) as the test run does.
