@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from httprouter import create_app
-from httprouter.db import is_sqlite, make_engine
-from httprouter.migrate import upgrade
-from httprouter.users import create_user
+from httprouter.ops.migrate import upgrade
+from httprouter.store.engine import is_sqlite, make_engine
+from httprouter.store.users import create_user
 
 BACKENDS = ("kannel", "modem", "console")
 CONTACTS = 20_000

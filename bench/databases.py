@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from httprouter.db import make_engine, normalize_url
-from httprouter.migrate import upgrade
+from httprouter.ops.migrate import upgrade
+from httprouter.store.engine import make_engine, normalize_url
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from httprouter import build_router
 from httprouter.config import load_config
-from httprouter.db import make_engine
-from httprouter.models import SENT, messages
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import SENT, messages
 
 from .databases import Databases
 from .receive import Options, Report, has_endpoint
@@ -64,7 +64,7 @@ def count_sent(url: str) -> int:
 
 def worker_available() -> bool:
     """Tell whether this checkout has the `httprouter worker` command."""
-    probe = [PYTHON, "-m", "httprouter.cli", "worker", "--help"]
+    probe = [PYTHON, "-m", "httprouter.ops.cli", "worker", "--help"]
     return subprocess.run(probe, cwd=ROOT, capture_output=True).returncode == 0
 
 
@@ -100,7 +100,7 @@ def bench_push(report: Report, dbs: Databases, logdir: Path, opts: Options) -> N
             procs = [
                 Process(
                     f"worker-{kind}-{workers}-{i}",
-                    [PYTHON, "-m", "httprouter.cli", "worker"],
+                    [PYTHON, "-m", "httprouter.ops.cli", "worker"],
                     router_env(settings),
                     logdir,
                 )

@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import text
 
-from httprouter.db import is_sqlite, make_engine
+from httprouter.store.engine import is_sqlite, make_engine
 
 CONNECTIONS = 50_000
 

@@ -25,8 +25,9 @@ from typing import Any
 from pyinstrument import Profiler
 from sqlalchemy import Engine, event
 
-from httprouter import create_app, db
+from httprouter import create_app
 from httprouter.logsetup import configure_logging
+from httprouter.store import engine as db
 
 from .databases import migrated
 from .drains import queue

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from httprouter import build_router
 from httprouter.config import load_config
-from httprouter.dispatch import Dispatcher
+from httprouter.delivery.dispatcher import Dispatcher
 
 from .databases import migrated
 from .drains import count_sent, queue

@@ -171,7 +171,7 @@ def start_router(name: str, logdir: Path, settings: dict[str, Any]) -> Server:
     argv = [
         PYTHON,
         "-m",
-        "httprouter.cli",
+        "httprouter.ops.cli",
         "serve",
         "--host=127.0.0.1",
         f"--port={port}",

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .messages import Connection, IncomingMessage, OutgoingMessage
+from .domain.messages import Connection, IncomingMessage, OutgoingMessage
 
 if TYPE_CHECKING:  # Flask is imported by create_app: the dispatcher and commands do without
     from flask import Flask
@@ -38,11 +38,11 @@ _default_router: Any = None
 def build_router(config: Mapping[str, Any]) -> Any:
     """Create the database engine, load the apps and return a Router for `config`."""
     from .apps import load_apps
-    from .db import make_engine
+    from .delivery.wakeup import install_notifier
     from .gateways.registry import GatewayRegistry
     from .logsetup import config_secrets, install_redaction
     from .router import Router
-    from .wakeup import install_notifier
+    from .store.engine import make_engine
 
     install_redaction(config_secrets(config))
     settings = dict(config)
@@ -64,8 +64,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from . import web
-    from .access import AccessPolicy
     from .config import load_config
+    from .web.access import AccessPolicy
 
     config = load_config(test_config)
     app = Flask(__name__)

@@ -43,7 +43,7 @@ from sqlalchemy import Connection, event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import StorageUnavailable
-from .models import (
+from .store.schema import (
     DELIVERED,
     ERRORED,
     FAILED,

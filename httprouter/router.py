@@ -22,12 +22,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import clock, metrics
 from .apps import AppBase, run_incoming, run_outgoing
-from .db import translate_errors
+from .domain.identities import NORMALIZERS
+from .domain.messages import Connection, IncomingMessage, OutgoingMessage
 from .errors import StorageUnavailable, ValidationError
-from .identity import NORMALIZERS
 from .logsetup import log_context
-from .messages import Connection, IncomingMessage, OutgoingMessage
-from .models import (
+from .store.engine import translate_errors
+from .store.history import history_row
+from .store.rows import message_json, select_messages
+from .store.schema import (
     CANCELLED,
     HANDLED,
     INCOMING,
@@ -40,9 +42,7 @@ from .models import (
     messages,
     status_changes,
 )
-from .serialize import message_json, select_messages
-from .status import history_row
-from .tokens import load_signing_key
+from .store.tokens import load_signing_key
 
 log = logging.getLogger(__name__)
 

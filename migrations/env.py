@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from httprouter.db import make_engine
-from httprouter.models import metadata
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import metadata
 
 config = context.config
 target_metadata = metadata

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from httprouter.users import create_user
+from httprouter.store.users import create_user
 
 USERNAME = "operator"
 PASSWORD = "correct horse battery"

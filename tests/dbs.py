@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
-from httprouter.db import make_engine, normalize_url
-from httprouter.migrate import upgrade
+from httprouter.ops.migrate import upgrade
+from httprouter.store.engine import make_engine, normalize_url
 
 PG_ENV = "TEST_DATABASE_URL"
 

@@ -41,7 +41,7 @@ class ServedRouter:
         self.log_path = workdir / "serve.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "httprouter.cli", "serve", "--port", str(self.port), *args],
+            [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", str(self.port), *args],
             cwd=workdir,
             env=env,
             stdout=self._log,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from httprouter.access import FailureBrake, TooManyFailures, client_address, parse_networks
 from httprouter.errors import ConfigError
+from httprouter.web.access import FailureBrake, TooManyFailures, client_address, parse_networks
 
 PROXY = parse_networks(["10.0.0.1"], "TRUSTED_PROXIES")
 

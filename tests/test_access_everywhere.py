@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from httprouter.models import messages
+from httprouter.store.schema import messages
 
 PASSWORD = "router-Secret-1"
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from httprouter.auth import check_password
 from httprouter.errors import AuthError
-from httprouter.models import messages
+from httprouter.store.schema import messages
 
 PASSWORD = "s3cr3t-Pa55"
 

@@ -9,8 +9,8 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from httprouter.cli import main
 from httprouter.config import SETTINGS
+from httprouter.ops.cli import main
 
 
 def check(env: dict[str, str]):

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from httprouter import clock
-from httprouter.cli import main
-from httprouter.users import DUMMY_HASH, FREE_ATTEMPTS, list_users, lock_seconds
+from httprouter.ops.cli import main
+from httprouter.store.users import DUMMY_HASH, FREE_ATTEMPTS, list_users, lock_seconds
 
 from .console_support import PASSWORD, USERNAME, add_user, csrf_of, log_in, token
 
@@ -142,7 +142,7 @@ def test_logout_ends_the_session(app, client):
 def test_deleting_a_user_ends_their_session(app, client):
     add_user(app)
     log_in(client)
-    from httprouter.users import delete_user
+    from httprouter.store.users import delete_user
 
     delete_user(app.extensions["httprouter"].engine, USERNAME)
     assert client.get("/router/console").status_code == 302

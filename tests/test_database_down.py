@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from httprouter import create_app, db
-from httprouter.db import make_engine
+from httprouter import create_app
+from httprouter.store import engine as db
+from httprouter.store.engine import make_engine
 
 
 def free_port() -> int:

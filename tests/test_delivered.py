@@ -10,9 +10,9 @@ from sqlalchemy import event, select
 
 from httprouter.errors import HttpRouterError
 from httprouter.gateways.legacy import parse_status
-from httprouter.models import messages, status_changes
-from httprouter.reports import apply_report
-from httprouter.tokens import message_token
+from httprouter.store.reports import apply_report
+from httprouter.store.schema import messages, status_changes
+from httprouter.store.tokens import message_token
 
 
 def queue(router, count=1, backend="kannel"):

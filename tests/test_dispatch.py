@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from httprouter import build_router, clock
-from httprouter.dispatch import Dispatcher
-from httprouter.models import delivery_attempts, messages, status_changes
-from httprouter.tokens import message_token
+from httprouter.delivery.dispatcher import Dispatcher
+from httprouter.store.schema import delivery_attempts, messages, status_changes
+from httprouter.store.tokens import message_token
 
 from .gateway import TEMPLATE, Answer
 from .servers import free_port
@@ -222,7 +222,7 @@ def test_kannel_password_never_reaches_the_attempt_log(make_app, gateway):
 def test_dlr_url_is_signed_per_message(make_app, gateway):
     from urllib.parse import parse_qs, urlsplit
 
-    from httprouter.tokens import verify_token
+    from httprouter.store.tokens import verify_token
 
     gw = gateway()
     router = push_app(make_app, gw.url, timeout=5)

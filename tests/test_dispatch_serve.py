@@ -16,9 +16,9 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from httprouter.cli import main
-from httprouter.db import make_engine
-from httprouter.models import delivery_attempts, messages
+from httprouter.ops.cli import main
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import delivery_attempts, messages
 
 from .gateway import TEMPLATE, Answer
 from .servers import ServedRouter
@@ -99,7 +99,7 @@ def test_sigterm_finishes_sends_in_flight_and_releases_the_rest(db_url, tmp_path
         ids = [m.id for m in router.send("hi", [("k", f"+1555{i:04d}") for i in range(10)])]
         with open(tmp_path / "worker.log", "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "httprouter.cli", "worker", "--concurrency", "2"],
+                [sys.executable, "-m", "httprouter.ops.cli", "worker", "--concurrency", "2"],
                 env=env_for(settings),
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -140,7 +140,7 @@ def restore_logging():
 
 
 def test_resend_queues_failed_messages_again(make_app, gateway, monkeypatch, restore_logging):
-    from httprouter.dispatch import Dispatcher
+    from httprouter.delivery.dispatcher import Dispatcher
 
     gw = gateway([Answer(403, "Not routable. Do not try again.")] * 2)
     app = make_app(ROUTER_URL=gw.url + TEMPLATE)
@@ -173,7 +173,7 @@ def test_bad_backend_template_stops_serve_naming_it(tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
     env["HTTPROUTER_ROUTER_URL"] = json.dumps({"k": "http://gw/?to=%(recipent)s"})
     proc = subprocess.run(
-        [sys.executable, "-m", "httprouter.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", "1"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

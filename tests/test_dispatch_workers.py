@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from httprouter import build_router
 from httprouter.config import load_config
-from httprouter.dispatch import CLAIM_BATCH
-from httprouter.models import messages
+from httprouter.delivery.dispatcher import CLAIM_BATCH
+from httprouter.store.schema import messages
 
 from .gateway import Answer, Gateway
 
@@ -74,7 +74,7 @@ def start_workers(config, tmp_path):
                     [
                         sys.executable,
                         "-m",
-                        "httprouter.cli",
+                        "httprouter.ops.cli",
                         "worker",
                         "--concurrency",
                         str(CONCURRENCY),

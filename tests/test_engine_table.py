@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 
 from httprouter.config import load_config
 from httprouter.gateways.registry import build_engine, shipped_engines
-from httprouter.models import INCOMING, messages, status_changes
-from httprouter.tokens import message_token
+from httprouter.store.schema import INCOMING, messages, status_changes
+from httprouter.store.tokens import message_token
 
 from . import gateways
 from .support.engine_table import BACKEND, PASSWORD, PEER, outbound_message

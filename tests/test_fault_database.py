@@ -8,8 +8,8 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from httprouter.db import make_engine
-from httprouter.migrate import upgrade
+from httprouter.ops.migrate import upgrade
+from httprouter.store.engine import make_engine
 from tests.pgcluster import TempPostgres
 from tests.servers import ServedRouter
 

@@ -9,9 +9,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from httprouter.dispatch import Dispatcher
+from httprouter.delivery.dispatcher import Dispatcher
 from httprouter.errors import ValidationError
-from httprouter.models import delivery_attempts, messages
+from httprouter.store.schema import delivery_attempts, messages
 
 from .gateway import TEMPLATE, Answer
 

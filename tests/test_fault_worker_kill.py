@@ -11,7 +11,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from httprouter.db import make_engine
+from httprouter.store.engine import make_engine
 from tests.servers import ServedRouter
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from httprouter.models import messages
+from httprouter.store.schema import messages
 
 BIG = "x" * 1_000_000
 

@@ -6,7 +6,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from httprouter.models import messages
+from httprouter.store.schema import messages
 
 
 def test_concurrent_duplicates_are_handled_once(app):

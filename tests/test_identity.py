@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from httprouter.identity import legacy, plus_digits, unchanged
+from httprouter.domain.identities import legacy, plus_digits, unchanged
 
 
 @pytest.mark.parametrize(

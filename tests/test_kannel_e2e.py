@@ -17,8 +17,8 @@ from urllib.parse import unquote_plus, unquote_to_bytes
 import pytest
 from sqlalchemy import select
 
-from httprouter.db import make_engine
-from httprouter.models import messages
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import messages
 
 from .servers import ServedRouter, free_port
 
@@ -238,7 +238,7 @@ def test_kannel_round_trip_exact_texts_and_delivery_reports(tmp_path):
 
 
 def history_of(engine, ids):
-    from httprouter.models import status_changes
+    from httprouter.store.schema import status_changes
 
     with engine.connect() as conn:
         found = {i: [] for i in ids}

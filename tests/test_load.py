@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from httprouter.db import make_engine
+from httprouter.store.engine import make_engine
 from tests.loadgen import receive_path, run_load
 from tests.servers import ServedRouter
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert
 
 from httprouter import clock
-from httprouter.models import delivery_attempts
+from httprouter.store.schema import delivery_attempts
 
 
 def get(client, path="/router/messages", **params):

@@ -8,8 +8,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from httprouter import create_app, metrics
 from httprouter.apps import AppBase
-from httprouter.models import DELIVERED, FAILED, SENT
-from httprouter.status import change_status
+from httprouter.store.history import change_status
+from httprouter.store.schema import DELIVERED, FAILED, SENT
 from tests.servers import ServedRouter, free_port
 
 ECHO = "httprouter.apps.echo.EchoApp"

@@ -6,8 +6,8 @@ from alembic import command
 from httprouter.migrations import HEAD_REVISION
 from sqlalchemy import inspect
 
-from httprouter.db import make_engine
-from httprouter.migrate import alembic_config, check, current_revision, head_revision, upgrade
+from httprouter.ops.migrate import alembic_config, check, current_revision, head_revision, upgrade
+from httprouter.store.engine import make_engine
 
 
 def test_models_and_migrations_have_not_drifted(db_url):

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from httprouter import clock
-from httprouter.models import messages, status_changes
+from httprouter.store.schema import messages, status_changes
 from tests.clocks import pinned_clock
 
 

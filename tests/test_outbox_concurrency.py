@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from httprouter.models import messages
+from httprouter.store.schema import messages
 from tests.servers import ServedRouter
 
 MESSAGES = 1000

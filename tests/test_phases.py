@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from httprouter.models import messages, status_changes
+from httprouter.store.schema import messages, status_changes
 from tests import apps as test_apps
 
 APPS = ["tests.apps.A", "tests.apps.B", "tests.apps.C"]

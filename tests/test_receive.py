@@ -7,7 +7,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from sqlalchemy import func, select
 
-from httprouter.models import messages, status_changes
+from httprouter.store.schema import messages, status_changes
 
 LEGACY_KEYS = {"id", "contact", "backend", "direction", "status", "text", "date"}
 
@@ -224,7 +224,7 @@ def test_identity_normalizer_none_keeps_sender(make_app):
 
 
 def test_same_sender_reuses_one_connection(client, router):
-    from httprouter.models import connections
+    from httprouter.store.schema import connections
 
     client.get("/router/receive?backend=k&sender=%2B250788383383&message=a")
     client.get("/router/receive?backend=k&sender=%2B250-7883-83383&message=b")

@@ -8,8 +8,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from httprouter.db import make_engine
-from httprouter.models import messages
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import messages
 from tests.servers import ServedRouter
 
 
@@ -70,7 +70,7 @@ def test_bad_app_path_stops_start_up_with_its_name(tmp_path):
 
     env = {"HTTPROUTER_SMS_APPS": '["no.such.App"]', "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "httprouter.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", "1"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

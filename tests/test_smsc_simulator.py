@@ -13,7 +13,7 @@ from smpp.pdu import operations as ops
 from smpp.pdu import pdu_types as pt
 from smpp.pdu.pdu_encoding import PDUEncoder
 
-from httprouter.encoding import GSM7_BASIC, GSM7_EXTENDED
+from httprouter.domain.encodings import GSM7_BASIC, GSM7_EXTENDED
 
 from .support.gsm import Concat, concat_udh, decode_text, gsm7_decode, gsm7_encode, split_message
 from .support.smsc import SMSC, Pdu, reassemble, smsc  # noqa: F401 - the fixture

@@ -36,7 +36,7 @@ def test_pending_uses_queue_time_not_creation_time(client, router, pinned):
     [msg] = router.send("x", [("modem", "1")])
     client.get(f"/router/delivered?message_id={msg.id}&status=failed")
     pinned.advance(hours=2)
-    from httprouter.status import requeue
+    from httprouter.store.history import requeue
 
     with router.engine.begin() as conn:
         requeue(conn, msg.id, push=False)  # created 2 hours ago, queued again just now

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from httprouter.errors import NotFoundError
-from httprouter.models import messages, status_changes
-from httprouter.status import Change, can_move, change_status, change_statuses
-from httprouter.tokens import message_token, verify_token
+from httprouter.store.history import Change, can_move, change_status, change_statuses
+from httprouter.store.schema import messages, status_changes
+from httprouter.store.tokens import message_token, verify_token
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_generated_signing_key_is_shared_through_the_database(make_app):
 
 
 def test_requeue_only_errored_or_failed(router):
-    from httprouter.status import requeue
+    from httprouter.store.history import requeue
 
     reply_id = router.receive("ping", ("k", "1")).responses[0]["id"]
     with router.engine.begin() as conn:

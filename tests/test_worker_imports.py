@@ -11,7 +11,8 @@ import sys
 WATCHED = ["alembic", "requests", "sqlalchemy.orm", "psycopg", "flask"]
 
 SERVE_THEN_WORK = """
-from httprouter import cli, create_app
+from httprouter import create_app
+from httprouter.ops import cli
 
 config = cli._config()
 cli._run_apart(lambda: cli._prepare(config, True))  # what serve does before gunicorn forks
@@ -24,8 +25,9 @@ loaded("worker")
 """
 
 DISPATCH = """
-from httprouter import build_router, cli
-from httprouter.dispatch import Dispatcher
+from httprouter import build_router
+from httprouter.ops import cli
+from httprouter.delivery.dispatcher import Dispatcher
 
 cli._run_apart(lambda: cli._prepare(cli._config(), True))
 Dispatcher(build_router(cli._config())).run_until_idle()

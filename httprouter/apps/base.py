@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import metrics
-from ..messages import IncomingMessage, OutgoingMessage
+from ..domain.messages import IncomingMessage, OutgoingMessage
 
 if TYPE_CHECKING:
     from ..router import Router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..messages import IncomingMessage
+from ..domain.messages import IncomingMessage
 from .base import AppBase
 
 

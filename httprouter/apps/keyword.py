@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ..messages import IncomingMessage
+from ..domain.messages import IncomingMessage
 from .base import AppBase
 
 _PATTERN_ATTR = "_keyword_pattern"

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from ..auth import check_password
 from ..errors import ConfigError, HttpRouterError, NotFoundError
 from ..redact import redact_headers, redact_text, redact_url
-from ..reports import Report, ReportOutcome
+from ..store.reports import Report, ReportOutcome
 
 if TYPE_CHECKING:  # requests is imported on the first send: web workers never load it
     import requests

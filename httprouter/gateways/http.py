@@ -19,10 +19,10 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
-from ..encoding import is_gsm7, segment_count
+from ..domain.encodings import is_gsm7, segment_count
 from ..errors import ConfigError, ValidationError
-from ..models import DELIVERED, FAILED, SENT
-from ..reports import Report
+from ..store.reports import Report
+from ..store.schema import DELIVERED, FAILED, SENT
 from . import legacy
 from .base import (
     Answer,

@@ -25,11 +25,11 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
-from ..encoding import decode_gsm7, is_gsm7, segment_count
+from ..domain.encodings import decode_gsm7, is_gsm7, segment_count
+from ..domain.params import required_text, text_param
 from ..errors import ConfigError, HttpRouterError, ValidationError
-from ..models import DELIVERED, FAILED, SENT
-from ..params import required_text, text_param
-from ..reports import Report, ReportOutcome
+from ..store.reports import Report, ReportOutcome
+from ..store.schema import DELIVERED, FAILED, SENT
 from .base import (
     Answer,
     Call,

@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from ..encoding import is_gsm7, segment_count
+from ..domain.encodings import is_gsm7, segment_count
 from ..errors import ConfigError
-from ..reports import Report
+from ..store.reports import Report
 from . import legacy
 from .base import Call, GatewayEngine, Inbound, OutboundMessage, PreparedRequest
 

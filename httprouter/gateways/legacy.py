@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..encoding import decode_message, needs_raw_decoding, raw_form_value
+from ..domain.encodings import decode_message, needs_raw_decoding, raw_form_value
+from ..domain.params import required_text, text_param
 from ..errors import ValidationError
-from ..models import DELIVERED, FAILED, SENT
-from ..params import required_text, text_param
+from ..store.schema import DELIVERED, FAILED, SENT
 from .base import Call, Inbound
 
 # The legacy contract's report statuses are Kannel's DLR types (the dlr-mask bits, the value of

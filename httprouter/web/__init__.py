@@ -15,7 +15,7 @@ from ..logsetup import bind_context, unbind_context
 from ..redact import redact_url
 from ..router import Router
 
-log = logging.getLogger("httprouter.access")
+log = logging.getLogger("httprouter.web.access")
 
 
 def get_router() -> Router:
@@ -48,16 +48,16 @@ def _logged_path() -> str:
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
-    from .delivered import bp as delivered_bp
-    from .gateways import bp as gateways_bp
-    from .health import bp as health_bp
-    from .messages import bp as messages_bp
-    from .metrics import bp as metrics_bp
-    from .openapi import bp as openapi_bp
-    from .outbox import bp as outbox_bp
-    from .receive import bp as receive_bp
-    from .send import bp as send_bp
-    from .status import bp as status_bp
+    from .api.delivered import bp as delivered_bp
+    from .api.gateways import bp as gateways_bp
+    from .api.health import bp as health_bp
+    from .api.messages import bp as messages_bp
+    from .api.metrics import bp as metrics_bp
+    from .api.openapi import bp as openapi_bp
+    from .api.outbox import bp as outbox_bp
+    from .api.receive import bp as receive_bp
+    from .api.send import bp as send_bp
+    from .api.status import bp as status_bp
 
     errors.init_app(app)
     app.register_blueprint(receive_bp)

@@ -8,8 +8,8 @@ from flask import Flask, Response, jsonify
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from ..db import is_unavailable
 from ..errors import HttpRouterError, StorageUnavailable
+from ..store.engine import is_unavailable
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from ..access import AccessPolicy
 from ..auth import check_password, expected_passwords
+from ..domain.params import MAX_ID, int_param, is_truthy, required_text, text_param
 from ..errors import AuthError, ValidationError
 from ..gateways.base import Call, GatewayEngine
-from ..params import MAX_ID, int_param, is_truthy, required_text, text_param
+from .access import AccessPolicy
 
 __all__ = [
     "MAX_ID",

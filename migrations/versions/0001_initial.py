@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import httprouter.models
+import httprouter.store.schema
 
 revision = '0001'
 down_revision = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table('backends',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('created_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_backends')),
     sa.UniqueConstraint('name', name=op.f('uq_backends_name'))
     )
@@ -31,10 +31,10 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=150), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
-    sa.Column('created_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', httprouter.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('locked_until', httprouter.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_console_users')),
     sa.UniqueConstraint('username', name=op.f('uq_console_users_username'))
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=True),
     sa.Column('language', sa.String(length=10), nullable=True),
-    sa.Column('created_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
     )
     op.create_table('router_meta',
@@ -52,7 +52,7 @@ def upgrade() -> None:
     )
     op.create_table('send_slots',
     sa.Column('backend', sa.String(length=100), nullable=False),
-    sa.Column('next_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('backend', name=op.f('pk_send_slots'))
     )
     op.create_table('connections',
@@ -60,7 +60,7 @@ def upgrade() -> None:
     sa.Column('backend_id', sa.Integer(), nullable=False),
     sa.Column('identity', sa.String(length=200), nullable=False),
     sa.Column('contact_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['backend_id'], ['backends.id'], name=op.f('fk_connections_backend_id_backends')),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_connections_contact_id_contacts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_connections')),
@@ -82,13 +82,13 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('fields', sa.JSON(), nullable=True),
-    sa.Column('created_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', httprouter.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', httprouter.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('next_attempt_at', httprouter.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sa.String(length=100), nullable=True),
-    sa.Column('lease_expires_at', httprouter.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['backend_id'], ['backends.id'], name=op.f('fk_messages_backend_id_backends')),
     sa.ForeignKeyConstraint(['connection_id'], ['connections.id'], name=op.f('fk_messages_connection_id_connections')),
     sa.ForeignKeyConstraint(['in_response_to_id'], ['messages.id'], name=op.f('fk_messages_in_response_to_id_messages')),
@@ -108,8 +108,8 @@ def upgrade() -> None:
     sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('worker', sa.String(length=100), nullable=True),
-    sa.Column('started_at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', httprouter.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=True),
     sa.Column('request', sa.Text(), nullable=True),
     sa.Column('response_status', sa.Integer(), nullable=True),
     sa.Column('response_body', sa.Text(), nullable=True),
@@ -124,7 +124,7 @@ def upgrade() -> None:
     op.create_table('status_changes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', httprouter.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', httprouter.store.schema.UTCDateTime(timezone=True), nullable=False),
     sa.Column('old_status', sa.String(length=1), nullable=True),
     sa.Column('new_status', sa.String(length=1), nullable=False),
     sa.Column('cause', sa.String(length=50), nullable=False),

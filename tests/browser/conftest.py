@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from httprouter.db import make_engine
-from httprouter.users import create_user
+from httprouter.store.engine import make_engine
+from httprouter.store.users import create_user
 from tests.console_support import PASSWORD, USERNAME
 from tests.servers import ServedRouter
 

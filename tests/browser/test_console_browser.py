@@ -13,10 +13,10 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
-from httprouter.db import make_engine
-from httprouter.encoding import segment_count
-from httprouter.models import FAILED, messages
-from httprouter.status import change_status
+from httprouter.domain.encodings import segment_count
+from httprouter.store.engine import make_engine
+from httprouter.store.history import change_status
+from httprouter.store.schema import FAILED, messages
 from tests.console_support import PASSWORD, USERNAME
 
 from .conftest import WAIT_SECONDS

@@ -17,8 +17,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from httprouter.db import make_engine
-from httprouter.models import connections, delivery_attempts, messages, status_changes
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import connections, delivery_attempts, messages, status_changes
 
 from ..servers import ServedRouter, free_port
 from ..support.gsm import gsm7_encode

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from httprouter.db import make_engine
-from httprouter.models import backends, connections, messages, status_changes
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import backends, connections, messages, status_changes
 
 from ..servers import ServedRouter, free_port
 from ..support.gsm import gsm7_encode

@@ -13,15 +13,17 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, request
 
 from ...errors import TooLongError, ValidationError
-from ...models import STATUS_NAMES
+from ...store.schema import STATUS_NAMES
 from .security import PREFIX, add_security_headers, csrf_token, install_sessions, require_login
 
-STATIC_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "static")
+# The console's templates and static files live beside its views.
+STATIC_FOLDER = os.path.join(os.path.dirname(__file__), "static")
+TEMPLATE_FOLDER = os.path.join(os.path.dirname(__file__), "templates")
 
 
 def console_blueprint(name: str, *, public: bool = False) -> Blueprint:
     """Create a console blueprint under /router/console; `public` skips the login check."""
-    bp = Blueprint(name, __name__, url_prefix=PREFIX)
+    bp = Blueprint(name, __name__, url_prefix=PREFIX, template_folder=TEMPLATE_FOLDER)
     if not public:
         bp.before_request(require_login)
     bp.after_request(add_security_headers)

@@ -8,7 +8,7 @@ from flask import current_app, redirect, render_template, request, session, url_
 from werkzeug.wrappers import Response
 
 from ... import clock
-from ...users import authenticate, has_users
+from ...store.users import authenticate, has_users
 from .. import get_router, route
 from . import console_blueprint
 from .security import check_csrf, ensure_secret_key, safe_next, start_session

@@ -8,13 +8,13 @@ from flask import flash, g, redirect, render_template, request
 from sqlalchemy import Connection, select
 from werkzeug.wrappers import Response
 
-from ...db import translate_errors
 from ...errors import NotFoundError
-from ...models import OUTGOING, STATUS_NAMES, delivery_attempts, status_changes
-from ...models import messages as m
 from ...redact import redact_text
-from ...serialize import select_messages
-from ...status import requeue
+from ...store.engine import translate_errors
+from ...store.history import requeue
+from ...store.rows import select_messages
+from ...store.schema import OUTGOING, STATUS_NAMES, delivery_attempts, status_changes
+from ...store.schema import messages as m
 from .. import get_router, route
 from . import console_blueprint
 from .security import safe_next

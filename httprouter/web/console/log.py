@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from ...models import STATUS_NAMES, backends
+from ...store.schema import STATUS_NAMES, backends
 from .. import get_router, route
 from . import console_blueprint
 from .logquery import log_page, parse_filters

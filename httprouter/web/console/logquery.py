@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ...errors import ValidationError
-from ...models import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES, backends, connections
-from ...models import messages as m
-from ...serialize import select_messages
+from ...store.rows import select_messages
+from ...store.schema import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES, backends, connections
+from ...store.schema import messages as m
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

@@ -8,9 +8,9 @@ from datetime import timedelta
 from flask import render_template
 
 from ... import clock
-from ...models import FAILED
-from ...models import messages as m
-from ...serialize import select_messages
+from ...store.rows import select_messages
+from ...store.schema import FAILED
+from ...store.schema import messages as m
 from .. import get_router, route
 from . import console_blueprint
 from .stats import (

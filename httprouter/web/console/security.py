@@ -120,7 +120,7 @@ def start_session(user_id: int, username: str) -> None:
 
 def require_login() -> Response | None:
     """Before-request hook: check CSRF, and send anonymous visitors to the login page."""
-    from ...users import get_user
+    from ...store.users import get_user
 
     ensure_secret_key(current_app)
     check_csrf()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ...errors import ValidationError
-from ...models import backends
+from ...store.schema import backends
 from .. import get_router, route
 from . import console_blueprint, form_text
 

@@ -12,11 +12,11 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import Connection, and_, select
 from werkzeug.wrappers import Response
 
+from ...domain.messages import Connection as Link
 from ...errors import ValidationError
-from ...messages import Connection as Link
-from ...models import backends, connections
-from ...models import messages as m
-from ...serialize import select_messages
+from ...store.rows import select_messages
+from ...store.schema import backends, connections
+from ...store.schema import messages as m
 from .. import get_router, route
 from . import console_blueprint, form_text
 from .logquery import MAX_FILTER_LENGTH

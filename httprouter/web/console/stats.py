@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ... import clock
-from ...models import ERRORED, FAILED, INCOMING, OUTGOING, QUEUED, backends
-from ...models import messages as m
+from ...store.schema import ERRORED, FAILED, INCOMING, OUTGOING, QUEUED, backends
+from ...store.schema import messages as m
 
 # Column order of the counts table: waiting first, then the outcomes.
 STATUS_ORDER = ("Q", "E", "P", "S", "D", "F", "C", "R", "H")

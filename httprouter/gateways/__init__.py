@@ -1,0 +1,1 @@
+"""The gateway engines: the contract (base), the registry, and one module per kind of gateway."""

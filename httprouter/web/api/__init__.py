@@ -1,0 +1,1 @@
+"""httprouter.web.api"""

@@ -1,0 +1,43 @@
+"""/router/receive: the gateway hands us an inbound message (GET or POST, form or JSON)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from ...domain.messages import Connection
+from ...errors import TooLongError, ValidationError
+from ...gateways import legacy
+from ...gateways.base import Inbound
+from ...router import ReceiveResult
+from .. import get_router, route
+from ..params import authorize, current_call, is_truthy, required_text
+
+bp = Blueprint("receive", __name__)
+
+
+def store_inbound(backend: str, inbound: Inbound) -> ReceiveResult:
+    """Check an inbound message against the limits, then store it and run the apps."""
+    if "\x00" in inbound.text:
+        raise ValidationError("message contains a NUL character", field="message")
+    limit = current_app.config["MAX_MESSAGE_LENGTH"]
+    if len(inbound.text) > limit:
+        raise TooLongError(f"message is longer than {limit} characters", field="message")
+    return get_router().receive(
+        inbound.text,
+        Connection(backend, inbound.sender),
+        external_id=inbound.external_id,
+        fields=inbound.fields,
+    )
+
+
+@route(bp, "/router/receive", methods=["GET", "POST"])
+def receive() -> Response:
+    call = current_call()
+    params = dict(call.params)
+    backend = required_text(params, "backend")
+    required_text(params, "sender")
+    authorize(params, backend)
+    result = store_inbound(backend, legacy.read_inbound(call))
+    if current_app.config["ROUTER_SILENT"] and not is_truthy(params.get("echo")):
+        return Response("", status=200, mimetype="text/plain")
+    return jsonify(message=result.message, responses=result.responses, status="Message handled.")
