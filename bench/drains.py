@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from httprouter import build_router
 from httprouter.config import load_config
+from httprouter.domain.statuses import SENT
 from httprouter.store.engine import make_engine
-from httprouter.store.schema import SENT, messages
+from httprouter.store.schema import messages
 
 from .databases import Databases
 from .receive import Options, Report, has_endpoint

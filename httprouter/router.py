@@ -20,28 +20,18 @@ from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from . import clock, metrics
+from . import clock
 from .apps import AppBase, run_incoming, run_outgoing
 from .domain.identities import NORMALIZERS
 from .domain.messages import Connection, IncomingMessage, OutgoingMessage
+from .domain.statuses import CANCELLED, HANDLED, INCOMING, OUTGOING, PROCESSING, QUEUED, RECEIVED
 from .errors import StorageUnavailable, ValidationError
 from .logsetup import log_context
+from .store import metrics
 from .store.engine import translate_errors
 from .store.history import history_row
 from .store.rows import message_json, select_messages
-from .store.schema import (
-    CANCELLED,
-    HANDLED,
-    INCOMING,
-    OUTGOING,
-    PROCESSING,
-    QUEUED,
-    RECEIVED,
-    backends,
-    connections,
-    messages,
-    status_changes,
-)
+from .store.schema import backends, connections, messages, status_changes
 from .store.tokens import load_signing_key
 
 log = logging.getLogger(__name__)

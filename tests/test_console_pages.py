@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from httprouter import clock
+from httprouter.domain.statuses import FAILED
 from httprouter.store.history import change_status
-from httprouter.store.schema import FAILED, delivery_attempts, messages, status_changes
+from httprouter.store.schema import delivery_attempts, messages, status_changes
 
 from .console_support import add_user, log_in, token
 

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from httprouter.config import load_config
+from httprouter.domain.statuses import INCOMING
 from httprouter.gateways.registry import build_engine, shipped_engines
-from httprouter.store.schema import INCOMING, messages, status_changes
+from httprouter.store.schema import messages, status_changes
 from httprouter.store.tokens import message_token
 
 from . import gateways

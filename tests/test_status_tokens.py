@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from httprouter.domain.statuses import can_move
 from httprouter.errors import NotFoundError
-from httprouter.store.history import Change, can_move, change_status, change_statuses
+from httprouter.store.history import Change, change_status, change_statuses
 from httprouter.store.schema import messages, status_changes
 from httprouter.store.tokens import message_token, verify_token
 

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .. import metrics
 from ..domain.messages import IncomingMessage, OutgoingMessage
+from ..store import metrics
 
 if TYPE_CHECKING:
     from ..router import Router

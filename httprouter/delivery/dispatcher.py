@@ -36,22 +36,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
-from .. import clock, metrics
+from .. import clock
+from ..domain.statuses import ERRORED, FAILED, OUTGOING, QUEUED, SENT
 from ..errors import HttpRouterError
 from ..gateways.base import GatewayEngine, OutboundMessage, Outcome, PreparedRequest, SendResult
+from ..store import metrics
 from ..store.history import Change, change_statuses
 from ..store.rows import select_messages
-from ..store.schema import (
-    ERRORED,
-    FAILED,
-    OUTGOING,
-    QUEUED,
-    SENT,
-    backends,
-    delivery_attempts,
-    messages,
-    send_slots,
-)
+from ..store.schema import backends, delivery_attempts, messages, send_slots
 from ..store.tokens import message_token
 from .wakeup import Waker
 

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select
 
 from .. import clock
+from ..domain.statuses import OUTGOING
 from ..store.history import requeue
-from ..store.schema import OUTGOING, backends, messages
+from ..store.schema import backends, messages
 from .wakeup import notify_push
 
 BATCH = 500

@@ -20,9 +20,9 @@ from typing import Any
 from urllib.parse import quote, quote_plus, urlencode
 
 from ..domain.encodings import is_gsm7, segment_count
+from ..domain.statuses import DELIVERED, FAILED, SENT
 from ..errors import ConfigError, ValidationError
 from ..store.reports import Report
-from ..store.schema import DELIVERED, FAILED, SENT
 from . import legacy
 from .base import (
     Answer,

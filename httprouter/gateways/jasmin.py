@@ -27,9 +27,9 @@ from urllib.parse import urlencode
 
 from ..domain.encodings import decode_gsm7, is_gsm7, segment_count
 from ..domain.params import required_text, text_param
+from ..domain.statuses import DELIVERED, FAILED, SENT
 from ..errors import ConfigError, HttpRouterError, ValidationError
 from ..store.reports import Report, ReportOutcome
-from ..store.schema import DELIVERED, FAILED, SENT
 from .base import (
     Answer,
     Call,

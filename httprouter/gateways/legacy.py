@@ -13,8 +13,8 @@ from typing import Any
 
 from ..domain.encodings import decode_message, needs_raw_decoding, raw_form_value
 from ..domain.params import required_text, text_param
+from ..domain.statuses import DELIVERED, FAILED, SENT
 from ..errors import ValidationError
-from ..store.schema import DELIVERED, FAILED, SENT
 from .base import Call, Inbound
 
 # The legacy contract's report statuses are Kannel's DLR types (the dlr-mask bits, the value of

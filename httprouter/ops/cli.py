@@ -153,7 +153,7 @@ def _metrics_dir() -> str | None:
     An operator's PROMETHEUS_MULTIPROC_DIR is used as it is; otherwise a temporary folder is made
     (and returned, to be removed on exit).
     """
-    from .. import metrics
+    from ..store import metrics
 
     given = os.environ.get(metrics.MULTIPROC_ENV)
     if given:

@@ -7,7 +7,8 @@ from datetime import timedelta
 from sqlalchemy import Connection, and_, func, or_, select
 
 from .. import clock
-from .schema import QUEUED, backends, messages, status_changes
+from ..domain.statuses import OUTGOING, QUEUED, WAITING_STATUSES
+from .schema import backends, messages, status_changes
 
 
 def pending_count(conn: Connection, minutes: float) -> int:
@@ -51,4 +52,21 @@ def status_counts(conn: Connection) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for backend_id, status, count in sorted(rows, key=lambda r: (names[r[0]], r[1])):
         counts.setdefault(names[backend_id], {})[status] = count
+    return counts
+
+
+def waiting_counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """{(backend, status): count} of outbound messages waiting to leave, every pair present.
+
+    Counted by backend id and status, names added after (see `status_counts`).
+    """
+    names = dict(conn.execute(select(backends.c.id, backends.c.name)).all())
+    rows = conn.execute(
+        select(messages.c.backend_id, messages.c.status, func.count())
+        .where(messages.c.status.in_(WAITING_STATUSES), messages.c.direction == OUTGOING)
+        .group_by(messages.c.status, messages.c.backend_id)
+    ).all()
+    counts = {(name, status): 0 for name in sorted(names.values()) for status in WAITING_STATUSES}
+    for backend_id, status, count in rows:
+        counts[(names[backend_id], status)] = count
     return counts

@@ -15,38 +15,16 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.sql import ClauseElement
 
-from .. import clock, metrics
-from ..errors import NotFoundError
-from .schema import (
-    CANCELLED,
-    DELIVERED,
+from .. import clock
+from ..domain.statuses import (
     ERRORED,
     FAILED,
-    HANDLED,
-    PROCESSING,
     QUEUED,
-    RECEIVED,
-    SENT,
-    backends,
-    messages,
-    status_changes,
+    can_move,
 )
-
-# new status → the statuses it may be reached from
-ALLOWED_FROM: dict[str, frozenset[str]] = {
-    HANDLED: frozenset({RECEIVED}),
-    QUEUED: frozenset({PROCESSING}),
-    CANCELLED: frozenset({PROCESSING, QUEUED, ERRORED}),
-    ERRORED: frozenset({QUEUED, ERRORED}),
-    SENT: frozenset({QUEUED, ERRORED}),
-    DELIVERED: frozenset({QUEUED, ERRORED, SENT}),
-    FAILED: frozenset({QUEUED, ERRORED, SENT}),
-}
-
-
-def can_move(old: str, new: str) -> bool:
-    """Tell whether a message in status `old` may move to `new`."""
-    return old in ALLOWED_FROM.get(new, frozenset())
+from ..errors import NotFoundError
+from . import metrics
+from .schema import backends, messages, status_changes
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, union_all
 
+from ..domain.statuses import STATUS_NAMES
 from .rows import iso, message_json, select_messages
-from .schema import (
-    STATUS_NAMES,
-    backends,
-    connections,
-    delivery_attempts,
-    messages,
-    status_changes,
-)
+from .schema import backends, connections, delivery_attempts, messages, status_changes
 
 
 @dataclass

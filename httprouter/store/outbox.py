@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import Engine, Select, Update, bindparam, func, insert, literal, select, update
 
 from .. import clock
+from ..domain.statuses import OUTGOING, QUEUED
 from .engine import translate_errors
 from .rows import iso, message_json
-from .schema import OUTGOING, QUEUED, backends, connections, messages, status_changes
+from .schema import backends, connections, messages, status_changes
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

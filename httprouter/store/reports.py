@@ -18,11 +18,12 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from .. import clock
+from ..domain.statuses import DELIVERED, FAILED, INCOMING, OUTGOING, SENT, STATUS_NAMES
 from ..errors import HttpRouterError, NotFoundError, ValidationError
 from ..redact import SECRET_PARAMS
 from .engine import translate_errors
 from .history import Change, change_statuses, read_current
-from .schema import DELIVERED, FAILED, INCOMING, OUTGOING, SENT, STATUS_NAMES, backends, messages
+from .schema import backends, messages
 
 MAX_RAW_VALUE = 1000  # characters of each raw parameter kept in the history
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from .schema import STATUS_NAMES, backends, connections, messages
+from ..domain.statuses import STATUS_NAMES
+from .schema import backends, connections, messages
 
 # The columns every message read selects: the message, its backend's name and its identity.
 MESSAGE_COLUMNS = (

@@ -1,6 +1,6 @@
 """The tables. Messages are the queue: a message row's status and times say where it is.
 
-Status letters are the legacy ones (clients compare them); `STATUS_NAMES` gives the full names.
+The status letters and their rules are the domain's (domain/statuses.py).
 """
 
 from __future__ import annotations
@@ -26,47 +26,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 from ..clock import now
-
-INCOMING = "I"
-OUTGOING = "O"
-
-RECEIVED = "R"
-HANDLED = "H"
-PROCESSING = "P"
-QUEUED = "Q"
-SENT = "S"
-DELIVERED = "D"
-CANCELLED = "C"
-ERRORED = "E"
-FAILED = "F"
-
-STATUS_NAMES = {
-    RECEIVED: "received",
-    HANDLED: "handled",
-    PROCESSING: "processing",
-    QUEUED: "queued",
-    SENT: "sent",
-    DELIVERED: "delivered",
-    CANCELLED: "cancelled",
-    ERRORED: "errored",
-    FAILED: "failed",
-}
-STATUS_LETTERS = {name: letter for letter, name in STATUS_NAMES.items()}
-
-# How far along each status is: a report may move a message to a higher rank, never lower.
-# E sits with Q (both are waiting to be sent); S < D; C and F are final.
-STATUS_RANK = {
-    RECEIVED: 0,
-    HANDLED: 1,
-    PROCESSING: 0,
-    QUEUED: 1,
-    ERRORED: 1,
-    SENT: 2,
-    DELIVERED: 3,
-    CANCELLED: 4,
-    FAILED: 4,
-}
-FINAL_STATUSES = frozenset({HANDLED, DELIVERED, CANCELLED, FAILED})
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -14,9 +14,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select
 
 from httprouter.domain.encodings import segment_count
+from httprouter.domain.statuses import FAILED
 from httprouter.store.engine import make_engine
 from httprouter.store.history import change_status
-from httprouter.store.schema import FAILED, messages
+from httprouter.store.schema import messages
 from tests.console_support import PASSWORD, USERNAME
 
 from .conftest import WAIT_SECONDS

@@ -16,11 +16,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
+from ...domain.statuses import STATUS_NAMES
 from ...errors import HttpRouterError, ValidationError
 from ...gateways.legacy import parse_status
 from ...store.engine import translate_errors
 from ...store.reports import Report, ReportOutcome, apply_report, apply_reports
-from ...store.schema import STATUS_NAMES, backends, messages
+from ...store.schema import backends, messages
 from ...store.tokens import verify_token
 from .. import get_router, route
 from ..params import authorize, int_param, request_params

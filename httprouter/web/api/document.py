@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...store.schema import STATUS_NAMES
+from ...domain.statuses import STATUS_NAMES
 
 STATUS_LETTERS = sorted(STATUS_NAMES)
 

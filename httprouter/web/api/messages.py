@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from ...domain.statuses import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES
 from ...errors import NotFoundError, ValidationError
 from ...store.log import LogFilter, list_messages, message_detail
-from ...store.schema import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES
 from .. import get_router, route
 from ..params import authorize, int_param, request_params, text_param
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from ... import metrics
+from ...store import metrics
 from .. import get_router, route
 from ..params import authorize, request_params
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from ...domain.statuses import STATUS_NAMES
 from ...store.counts import pending_count, status_counts
-from ...store.schema import STATUS_NAMES
 from .. import get_router, route
 from ..params import authorize, request_params
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
+from ...domain.statuses import STATUS_NAMES
 from ...errors import TooLongError, ValidationError
-from ...store.schema import STATUS_NAMES
 from .security import PREFIX, add_security_headers, csrf_token, install_sessions, require_login
 
 # The console's templates and static files live beside its views.

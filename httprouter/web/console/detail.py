@@ -8,12 +8,13 @@ from flask import flash, g, redirect, render_template, request
 from sqlalchemy import Connection, select
 from werkzeug.wrappers import Response
 
+from ...domain.statuses import OUTGOING, STATUS_NAMES
 from ...errors import NotFoundError
 from ...redact import redact_text
 from ...store.engine import translate_errors
 from ...store.history import requeue
 from ...store.rows import select_messages
-from ...store.schema import OUTGOING, STATUS_NAMES, delivery_attempts, status_changes
+from ...store.schema import delivery_attempts, status_changes
 from ...store.schema import messages as m
 from .. import get_router, route
 from . import console_blueprint

@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from ...store.schema import STATUS_NAMES, backends
+from ...domain.statuses import STATUS_NAMES
+from ...store.schema import backends
 from .. import get_router, route
 from . import console_blueprint
 from .logquery import log_page, parse_filters

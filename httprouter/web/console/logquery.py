@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from ...domain.statuses import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES
 from ...errors import ValidationError
 from ...store.rows import select_messages
-from ...store.schema import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES, backends, connections
+from ...store.schema import backends, connections
 from ...store.schema import messages as m
 
 PAGE_SIZE = 50

@@ -8,8 +8,8 @@ from datetime import timedelta
 from flask import render_template
 
 from ... import clock
+from ...domain.statuses import FAILED
 from ...store.rows import select_messages
-from ...store.schema import FAILED
 from ...store.schema import messages as m
 from .. import get_router, route
 from . import console_blueprint

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from ... import clock
-from ...store.schema import ERRORED, FAILED, INCOMING, OUTGOING, QUEUED, backends
+from ...domain.statuses import ERRORED, FAILED, INCOMING, OUTGOING, QUEUED
+from ...store.schema import backends
 from ...store.schema import messages as m
 
 # Column order of the counts table: waiting first, then the outcomes.

@@ -39,30 +39,18 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import StorageUnavailable
-from .store.schema import (
-    DELIVERED,
-    ERRORED,
-    FAILED,
-    OUTGOING,
-    PROCESSING,
-    QUEUED,
-    SENT,
-    STATUS_NAMES,
-    backends,
-    messages,
-)
+from ..domain.statuses import DELIVERED, FAILED, SENT, STATUS_NAMES
+from ..errors import StorageUnavailable
+from .counts import waiting_counts
 
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
-# Statuses of an outbound message that is still waiting to leave: the queue.
-WAITING_STATUSES = (PROCESSING, QUEUED, ERRORED)
 
 _TIME_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -195,24 +183,9 @@ class QueueDepthCollector:
         )
         try:
             with self.read() as conn:
-                names = conn.execute(select(backends.c.name).order_by(backends.c.name)).scalars()
-                counts = {
-                    (row.name, row.status): row.n
-                    for row in conn.execute(
-                        select(backends.c.name, messages.c.status, func.count().label("n"))
-                        .join(backends, backends.c.id == messages.c.backend_id)
-                        .where(
-                            messages.c.status.in_(WAITING_STATUSES),
-                            messages.c.direction == OUTGOING,
-                        )
-                        .group_by(backends.c.name, messages.c.status)
-                    )
-                }
-                for name in list(names):
-                    for status in WAITING_STATUSES:
-                        depth.add_metric(
-                            [name, STATUS_NAMES[status]], counts.get((name, status), 0)
-                        )
+                counts = waiting_counts(conn)
+            for (name, status), count in counts.items():
+                depth.add_metric([name, STATUS_NAMES[status]], count)
         except (SQLAlchemyError, StorageUnavailable) as exc:
             log.warning("metrics: database unavailable (%s)", type(exc).__name__)
             up.add_metric([], 0)
