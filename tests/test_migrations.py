@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from alembic import command
 from httprouter.migrations import HEAD_REVISION
 from sqlalchemy import inspect
 
-from httprouter.ops.migrate import alembic_config, check, current_revision, head_revision, upgrade
+from httprouter.ops.migrate import (
+    check,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from httprouter.store.engine import make_engine
 
 
@@ -72,11 +77,7 @@ def test_sqlite_writers_take_turns_across_threads(tmp_path):
 
 
 def _downgrade(engine, revision):
-    cfg = alembic_config(engine)
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
-        conn.commit()
+    downgrade(engine, revision)
 
 
 def _indexes(engine):

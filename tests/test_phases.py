@@ -1,4 +1,4 @@
-"""The apps' phases (SPEC §5), including the deliberate fix: cleanup runs for handled messages."""
+"""The apps' phases, including the deliberate fix: cleanup runs for handled messages."""
 
 from __future__ import annotations
 

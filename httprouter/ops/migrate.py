@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from ..store.engine import is_sqlite
 
@@ -33,21 +35,47 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to `revision`; safe to run from several processes at once."""
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[tuple[Config, Connection]]:
+    """A connection to migrate on, alone: PostgreSQL takes an advisory lock; SQLite turns its
+    foreign keys off while a migration rebuilds tables (batch mode recreates a table that others
+    refer to) and checks them afterwards."""
     cfg = alembic_config(engine)
     with engine.connect() as conn:
-        if not is_sqlite(engine):
+        sqlite = is_sqlite(engine)
+        if sqlite:  # before any statement: SQLite ignores this pragma inside a transaction
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        else:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK})
             conn.commit()
         try:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+            yield cfg, conn
             conn.commit()
+            if sqlite:
+                broken = conn.execute(text("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
         finally:
-            if not is_sqlite(engine):
+            if sqlite:
+                conn.rollback()
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+            else:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK})
                 conn.commit()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database to `revision`; safe to run from several processes at once."""
+    with _migrating(engine) as (cfg, _conn):
+        command.upgrade(cfg, revision)
+    log.info("database at revision %s", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to `revision` (an operator's way back from a release)."""
+    with _migrating(engine) as (cfg, _conn):
+        command.downgrade(cfg, revision)
     log.info("database at revision %s", revision)
 
 

@@ -1,8 +1,9 @@
-"""Status changes of messages: which moves are allowed, and recording every one in the history.
+"""Status changes of messages, and recording every one in the history.
 
-Statuses only move forward (SPEC §2): Q → S → D, Q/E → F. A report that would move a message
-back (a late "sent" after "delivered", a repeat) changes nothing but is still recorded, with the
-status it asked for in its detail. `force=True` is for an operator's explicit action (resend).
+Statuses only move forward (the rules are domain/statuses.py's): Q → S → D, Q/E → F. A report
+that would move a message back (a late "sent" after "delivered", a repeat) changes nothing but is
+still recorded, with the status it asked for in its detail. `force=True` is for an operator's
+explicit action (resend).
 """
 
 from __future__ import annotations

@@ -76,16 +76,6 @@ backends = Table(
     _created_at(),
 )
 
-# A person, who may be reached through several connections.
-contacts = Table(
-    "contacts",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(200)),
-    Column("language", String(10)),
-    _created_at(),
-)
-
 # An identity (phone number, sender id) on one backend.
 connections = Table(
     "connections",
@@ -93,7 +83,6 @@ connections = Table(
     Column("id", Integer, primary_key=True),
     Column("backend_id", ForeignKey("backends.id"), nullable=False),
     Column("identity", String(200), nullable=False),
-    Column("contact_id", ForeignKey("contacts.id"), index=True),
     _created_at(),
     UniqueConstraint("backend_id", "identity"),
     # The log's contact filter names an identity, whatever its backend.
