@@ -21,12 +21,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import clock
-from .apps import AppBase, run_incoming, run_outgoing
 from .domain.identities import NORMALIZERS
 from .domain.messages import Connection, IncomingMessage, OutgoingMessage
 from .domain.statuses import CANCELLED, HANDLED, INCOMING, OUTGOING, PROCESSING, QUEUED, RECEIVED
 from .errors import StorageUnavailable, ValidationError
 from .logsetup import log_context
+from .phases import run_incoming, run_outgoing
 from .store import metrics
 from .store.engine import translate_errors
 from .store.history import history_row
@@ -112,14 +112,14 @@ class Router:
         self,
         engine: Engine,
         config: dict[str, Any],
-        apps: Sequence[AppBase] | None = None,
+        apps: Sequence[Any] | None = None,
         gateways: Gateways | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
         self.gateways: Gateways = gateways if gateways is not None else _AllPulled()
         self.normalize_identity = NORMALIZERS[config["IDENTITY_NORMALIZER"]]
-        self.apps: list[AppBase] = list(apps or [])
+        self.apps: list[Any] = list(apps or [])
         self._ids: dict[Any, int] = {}
         self._queued_listeners: list[Callable[[], None]] = []
         self._tx: ContextVar[_Tx | None] = ContextVar(f"httprouter_tx_{id(self)}", default=None)

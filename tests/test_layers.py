@@ -4,7 +4,7 @@
     web        api/ (the HTTP endpoints) and console/
     delivery   the dispatcher, wake-up, resend
     gateways   the engine contract and the engines
-    core       router.py, apps/
+    core       router.py, phases.py, apps/
     store      every query: engine, schema, history, outbox, reports, log, counts, users, tokens
     domain     messages, identities, encodings, parameters
     base       config, errors, clock, logs, redaction, plugin loading, secrets, metrics
@@ -22,7 +22,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "httprouter"
 ORDER = ["base", "domain", "store", "core", "gateways", "delivery", "web", "ops"]
 FOLDERS = {"domain", "store", "gateways", "delivery", "web", "ops"}
-CORE = {"router", "apps"}
+CORE = {"router", "phases", "apps"}
 
 
 def layer(module: str) -> str | None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigError
 from ..plugins import import_object
-from .base import AppBase, run_incoming, run_outgoing
+from .base import AppBase, RouterAPI
 
-if TYPE_CHECKING:
-    from ..router import Router
-
-__all__ = ["AppBase", "load_apps", "run_incoming", "run_outgoing", "import_object"]
+__all__ = ["AppBase", "RouterAPI", "load_apps"]
 
 
-def load_apps(entries: list[Any], router: Router | None = None) -> list[AppBase]:
+def load_apps(entries: list[Any], router: RouterAPI | None = None) -> list[AppBase]:
     """Instantiate the apps listed in SMS_APPS, in order, and start them."""
     apps: list[AppBase] = []
     for entry in entries:

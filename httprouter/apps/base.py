@@ -1,20 +1,28 @@
-"""The handler plugin base class and the phase runner."""
+"""The handler plugin base class, and the little of the router an app may use."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
-from ..domain.messages import IncomingMessage, OutgoingMessage
-from ..store import metrics
+from ..domain.messages import Connection, IncomingMessage, OutgoingMessage
 
-if TYPE_CHECKING:
-    from ..router import Router
 
-log = logging.getLogger(__name__)
+class RouterAPI(Protocol):
+    """What an app may ask of the router it runs in (as RapidSMS's apps do)."""
 
-INCOMING_PHASES = ("filter", "parse", "handle", "default", "cleanup")
+    @property
+    def apps(self) -> Sequence[Any]:
+        """The apps of this router, in SMS_APPS order."""
+        ...
+
+    def send(self, text: str, connections: Iterable[Connection | tuple[str, str]]) -> Any:
+        """Send `text` to each connection; return the outgoing messages."""
+        ...
+
+    def lookup_connections(self, backend: str, identities: Iterable[str]) -> list[Connection]:
+        """The connections for `identities` on `backend`, created when new."""
+        ...
 
 
 class AppBase:
@@ -48,7 +56,7 @@ class AppBase:
                 return False
     """
 
-    def __init__(self, router: Router | None = None, **options: Any) -> None:
+    def __init__(self, router: RouterAPI | None = None, **options: Any) -> None:
         self.router = router
         self.configure(**options)
 
@@ -82,49 +90,3 @@ class AppBase:
 
     def outgoing(self, msg: OutgoingMessage) -> bool | None:
         return None
-
-
-def _call(app: AppBase, phase: str, msg: Any, errors: list[str]) -> Any:
-    try:
-        return getattr(app, phase)(msg)
-    except Exception as exc:
-        errors.append(f"{app.name}.{phase}: {type(exc).__name__}: {exc}")
-        log.exception(
-            "app %s raised in %s (message %s)",
-            app.name,
-            phase,
-            msg.id,
-            extra={"event": "app_error"},
-        )
-        metrics.count_app_error(app.name)
-        return None
-
-
-def run_incoming(apps: Sequence[AppBase], msg: IncomingMessage) -> None:
-    """Run the inbound phases over `apps` in order, recording app errors on `msg.errors`."""
-    for app in apps:
-        if _call(app, "filter", msg, msg.errors) is True:
-            msg.filtered_by = app.name
-            return
-    for app in apps:
-        _call(app, "parse", msg, msg.errors)
-    for app in apps:
-        if _call(app, "handle", msg, msg.errors) is True:
-            msg.handled_by = app.name
-            break
-    if not msg.handled:
-        for app in apps:
-            if _call(app, "default", msg, msg.errors) is True:
-                msg.handled_by = app.name
-                break
-    for app in apps:
-        _call(app, "cleanup", msg, msg.errors)
-
-
-def run_outgoing(apps: Sequence[AppBase], msg: OutgoingMessage, errors: list[str]) -> bool:
-    """Run the outgoing phase in reverse app order; return False if an app cancelled it."""
-    for app in reversed(apps):
-        if _call(app, "outgoing", msg, errors) is False:
-            msg.cancelled_by = app.name
-            return False
-    return True
