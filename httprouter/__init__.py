@@ -43,12 +43,12 @@ def build_router(config: Mapping[str, Any]) -> Any:
     from .logsetup import config_secrets, install_redaction
     from .router import Router
     from .store.engine import make_engine
+    from .store.unit import Store
 
     install_redaction(config_secrets(config))
     settings = dict(config)
-    router = Router(
-        make_engine(settings["DATABASE_URL"]), settings, gateways=GatewayRegistry(settings)
-    )
+    store = Store(make_engine(settings["DATABASE_URL"]), settings.get("SECRET_KEY"))
+    router = Router(store, settings, gateways=GatewayRegistry(settings))
     install_notifier(router)
     try:
         router.apps = load_apps(config["SMS_APPS"], router)

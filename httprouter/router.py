@@ -1,74 +1,36 @@
-"""The router core: receive → phases → responses; send; lookup_connections. No Flask here.
+"""The router core: receive → phases → replies; send; lookup_connections. No Flask, no SQL text.
 
-Everything one inbound message causes happens in one database transaction: the inbound row, the
-apps' phases, the replies and the status history are committed together, before the gateway gets
-its answer. A crash before the commit leaves nothing behind, so the gateway's retry starts clean.
+Everything one inbound message causes happens in one unit of work (store/unit.py): the inbound
+row, the apps' phases, the replies and the status history are committed together, before the
+gateway gets its answer. A crash before the commit leaves nothing behind, so the gateway's retry
+starts clean. `receive` and `send` return domain objects; the web layer serialises them.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import Connection as DBConnection
-from sqlalchemy import Engine, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
 from . import clock
-from .domain.identities import NORMALIZERS
-from .domain.messages import Connection, IncomingMessage, OutgoingMessage
-from .domain.statuses import CANCELLED, HANDLED, INCOMING, OUTGOING, PROCESSING, QUEUED, RECEIVED
+from .domain.identities import NORMALIZERS, check_backend, check_external_id, check_identity
+from .domain.messages import Connection, IncomingMessage, OutgoingMessage, StoredMessage
+from .domain.statuses import (
+    CANCELLED,
+    HANDLED,
+    INCOMING,
+    OUTGOING,
+    PROCESSING,
+    QUEUED,
+    RECEIVED,
+)
 from .errors import StorageUnavailable, ValidationError
 from .logsetup import log_context
 from .phases import run_incoming, run_outgoing
 from .store import metrics
-from .store.engine import translate_errors
-from .store.history import history_row
-from .store.rows import message_json, select_messages
-from .store.schema import backends, connections, messages, status_changes
-from .store.tokens import load_signing_key
-
-log = logging.getLogger(__name__)
-
-MAX_BACKEND_LENGTH = 100
-MAX_IDENTITY_LENGTH = 200
-MAX_EXTERNAL_ID_LENGTH = 255
-_ID_CACHE_LIMIT = 100_000  # backend and connection ids kept in memory
-
-# Statements built once: building and cache-keying a statement per call cost more CPU than the
-# rest of a receive (bench/README.md). Values travel as parameters.
-_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
-
-
-def _insert_or_skip(table: Any) -> dict[str, Any]:
-    """Per dialect: INSERT … ON CONFLICT DO NOTHING RETURNING id (no row when it conflicted)."""
-    return {
-        "postgresql": pg_insert(table).on_conflict_do_nothing().returning(table.c.id),
-        "sqlite": sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id),
-    }
-
-
-# The inbound row: a repeat of (backend, gateway id) inserts nothing and returns no id.
-_INSERT_INBOUND = _insert_or_skip(messages)
-_SET_ERRORS = (
-    update(messages)
-    .where(messages.c.id == bindparam("message_id"))
-    .values(updated_at=bindparam("done"), error=bindparam("errors"))
-)
-# RETURNING makes SQLAlchemy send a unit's history rows as one multi-row INSERT.
-_INSERT_HISTORY = insert(status_changes).returning(status_changes.c.id)
-_FIND_BACKEND = select(backends.c.id).where(backends.c.name == bindparam("name"))
-_FIND_CONNECTION = select(connections.c.id).where(
-    connections.c.backend_id == bindparam("backend_id"),
-    connections.c.identity == bindparam("identity"),
-)
-_CREATE = {table.name: _insert_or_skip(table) for table in (backends, connections)}
+from .store.rows import stored_message
+from .store.unit import Store, Unit
 
 
 class Gateways(Protocol):
@@ -87,22 +49,12 @@ class _AllPulled:
 
 
 @dataclass
-class ReceiveResult:
-    """What `Router.receive` stored: the inbound message and its replies, as JSON."""
+class Received:
+    """What `Router.receive` stored: the inbound message and its replies."""
 
-    message: dict[str, Any]
-    responses: list[dict[str, Any]]
+    message: StoredMessage
+    responses: list[StoredMessage] = field(default_factory=list)
     duplicate: bool = False
-
-
-@dataclass
-class _Tx:
-    """One unit of work: its connection, history rows to write, and what to do after commit."""
-
-    conn: DBConnection
-    history: list[dict[str, Any]] = field(default_factory=list)
-    cache: dict[Any, int] = field(default_factory=dict)
-    pushed: bool = False
 
 
 class Router:
@@ -110,44 +62,29 @@ class Router:
 
     def __init__(
         self,
-        engine: Engine,
+        store: Store,
         config: dict[str, Any],
         apps: Sequence[Any] | None = None,
         gateways: Gateways | None = None,
     ) -> None:
-        self.engine = engine
+        self.store = store
+        self.engine = store.engine
         self.config = config
-        self.gateways: Gateways = gateways if gateways is not None else _AllPulled()
         self.normalize_identity = NORMALIZERS[config["IDENTITY_NORMALIZER"]]
         self.apps: list[Any] = list(apps or [])
-        self._ids: dict[Any, int] = {}
-        self._queued_listeners: list[Callable[[], None]] = []
-        self._tx: ContextVar[_Tx | None] = ContextVar(f"httprouter_tx_{id(self)}", default=None)
-        self._signing_key: bytes | None = None
-
-    @property
-    def signing_key(self) -> bytes:
-        """The key for signed per-message tokens (SECRET_KEY, or one kept in the database)."""
-        if self._signing_key is None:
-            self._signing_key = load_signing_key(self.engine, self.config.get("SECRET_KEY"))
-        return self._signing_key
+        self.gateways: Gateways = gateways if gateways is not None else _AllPulled()
 
     # -- public API ---------------------------------------------------------------------------
 
-    def on_push_queued(self, callback: Callable[[], None]) -> None:
-        """Call `callback` after every commit that queued messages for a push backend."""
-        self._queued_listeners.append(callback)
-
     def lookup_connections(self, backend: str, identities: Iterable[str]) -> list[Connection]:
         """Return the connections for `identities` on `backend`, creating those that are new."""
-        with self._unit_of_work() as tx:
-            backend_id = self._backend_id(tx, self._check_backend(backend))
+        with self.store.unit() as unit:
+            backend_id = self.store.backend_id(unit, check_backend(backend))
             result = []
             for raw in identities:
                 identity = self._identity(raw, "identities")
-                result.append(
-                    Connection(backend, identity, self._connection_id(tx, backend_id, identity))
-                )
+                connection_id = self.store.connection_id(unit, backend_id, identity)
+                result.append(Connection(backend, identity, connection_id))
             return result
 
     def receive(
@@ -157,34 +94,27 @@ class Router:
         *,
         external_id: str | None = None,
         fields: dict[str, Any] | None = None,
-    ) -> ReceiveResult:
+    ) -> Received:
         """Store an inbound message, run the apps over it and store their replies, atomically.
 
         With `external_id` (the gateway's id) a repeat of the same (backend, id) returns the
         first result without running any app again.
         """
         connection = _as_connection(connection)
-        backend = self._check_backend(connection.backend)
+        backend = check_backend(connection.backend)
         identity = self._identity(connection.identity, "sender")
-        if external_id is not None and len(external_id) > MAX_EXTERNAL_ID_LENGTH:
-            raise ValidationError(
-                f"id is longer than {MAX_EXTERNAL_ID_LENGTH} characters", field="id"
-            )
-        with self._unit_of_work() as tx:
-            backend_id = self._backend_id(tx, backend)
-            connection_id = self._connection_id(tx, backend_id, identity)
-            result = self._receive(
-                tx,
-                text,
-                Connection(backend, identity, connection_id),
-                backend_id,
-                external_id,
-                fields or {},
-            )
+        check_external_id(external_id)
+        with self.store.unit() as unit:
+            backend_id = self.store.backend_id(unit, backend)
+            connection_id = self.store.connection_id(unit, backend_id, identity)
+            stored = Connection(backend, identity, connection_id)
+            result = self._receive(unit, text, stored, backend_id, external_id, fields or {})
             if result is None and external_id is not None:
                 # A repeat of a gateway id (maybe committed a moment ago by a concurrent
                 # request): answer with what the first one stored.
-                result = self._find_inbound(tx.conn, backend_id, external_id)
+                found = self.store.find_inbound(unit, backend_id, external_id)
+                if found is not None:
+                    result = Received(found[0], found[1], duplicate=True)
         if result is None:
             raise StorageUnavailable("the first copy of this message is not readable yet")
         return result
@@ -199,82 +129,49 @@ class Router:
     ) -> list[OutgoingMessage]:
         """Create one outbound message per connection, run the outgoing phase, queue them.
 
-        Inside an app's hook this joins the inbound message's transaction.
+        Each returned message carries its stored row (`stored`, also `db_message`). Inside an
+        app's hook this joins the inbound message's unit of work.
         """
-        with self._unit_of_work() as tx:
+        with self.store.unit() as unit:
             out = []
             for item in connections_:
                 conn = _as_connection(item)
-                backend = self._check_backend(conn.backend)
+                backend = check_backend(conn.backend)
                 identity = self._identity(conn.identity, "to")
-                backend_id = self._backend_id(tx, backend)
+                backend_id = self.store.backend_id(unit, backend)
                 connection = Connection(
-                    backend, identity, self._connection_id(tx, backend_id, identity)
+                    backend, identity, self.store.connection_id(unit, backend_id, identity)
                 )
                 msg = OutgoingMessage(
                     text=text, connection=connection, priority=priority, fields=dict(fields or {})
                 )
-                self._store_outgoing(tx, msg, backend_id, [])
+                self._store_outgoing(unit, msg, backend_id, [])
                 out.append(msg)
             return out
 
-    def message_json(self, message_id: int) -> dict[str, Any] | None:
-        """Return one message as JSON, or None if there is no such id."""
-        with self.read() as conn:
-            row = conn.execute(select_messages().where(messages.c.id == message_id)).first()
-        return message_json(row._mapping) if row is not None else None
+    def read(self) -> Any:
+        """A read-only connection of the router's store (see `Store.read`)."""
+        return self.store.read()
 
-    @contextmanager
-    def read(self) -> Iterator[DBConnection]:
-        """A read-only connection (SQLite readers do not take the write lock)."""
-        with translate_errors(), self.engine.connect() as conn:
-            conn = conn.execution_options(readonly=True)
-            with conn.begin():
-                yield conn
+    def read_message(self, message_id: int) -> StoredMessage | None:
+        """One message, or None if there is no such id."""
+        return self.store.read_message(message_id)
 
-    # -- units of work ------------------------------------------------------------------------
-
-    @contextmanager
-    def _unit_of_work(self) -> Iterator[_Tx]:
-        current = self._tx.get()
-        if current is not None:
-            yield current
-            return
-        with translate_errors(), self.engine.connect() as conn:
-            tx = _Tx(conn)
-            token = self._tx.set(tx)
-            try:
-                with conn.begin():
-                    yield tx
-                    self._flush_history(tx)
-            finally:
-                self._tx.reset(token)
-        if len(self._ids) > _ID_CACHE_LIMIT:
-            self._ids.clear()
-        self._ids.update(tx.cache)
-        if tx.pushed:
-            for callback in self._queued_listeners:
-                try:
-                    callback()
-                except Exception:
-                    log.exception("push listener failed")
-
-    def _flush_history(self, tx: _Tx) -> None:
-        if tx.history:
-            tx.conn.execute(_INSERT_HISTORY, tx.history)
-            tx.history.clear()
+    def on_push_queued(self, callback: Any) -> None:
+        """Call `callback` after every commit that queued messages for a push backend."""
+        self.store.on_push_queued(callback)
 
     # -- the inbound path ---------------------------------------------------------------------
 
     def _receive(
         self,
-        tx: _Tx,
+        unit: Unit,
         text: str,
         connection: Connection,
         backend_id: int,
         external_id: str | None,
         fields: dict[str, Any],
-    ) -> ReceiveResult | None:
+    ) -> Received | None:
         """Store and handle one inbound message; None if its gateway id was already stored."""
         started = time.perf_counter()
         now = clock.now()
@@ -293,12 +190,11 @@ class Router:
             "priority": 0,
             "attempts": 0,
         }
-        stmt = _INSERT_INBOUND[tx.conn.dialect.name] if external_id is not None else _INSERT_MESSAGE
-        message_id = tx.conn.execute(stmt, row).scalar()
+        message_id = self.store.insert_inbound(unit, row)
         if message_id is None:
             return None
-        row["id"] = message_id
-        self._record(tx, message_id, None, RECEIVED, "received", now)
+        row.update(id=message_id, backend=connection.backend, identity=connection.identity)
+        unit.record(message_id, None, RECEIVED, "received", now)
 
         msg = IncomingMessage(
             text=text,
@@ -307,6 +203,7 @@ class Router:
             external_id=external_id,
             received_at=now,
             fields=dict(fields),
+            stored=stored_message(row),
         )
         with log_context(backend=connection.backend, message_id=message_id):
             run_incoming(self.apps, msg)
@@ -319,59 +216,37 @@ class Router:
             detail["filtered_by"] = msg.filtered_by
         if msg.errors:
             detail["errors"] = list(msg.errors)
-        self._record(tx, message_id, RECEIVED, HANDLED, "apps", done, detail or None)
+        unit.record(message_id, RECEIVED, HANDLED, "apps", done, detail or None)
 
         responses = []
         for reply in msg.responses:
             reply_backend_id = backend_id
             if reply.connection != connection:
-                reply_backend_id = self._backend_id(tx, reply.connection.backend)
+                reply_backend_id = self.store.backend_id(unit, reply.connection.backend)
                 reply.connection = Connection(
                     reply.connection.backend,
                     reply.connection.identity,
-                    self._connection_id(tx, reply_backend_id, reply.connection.identity),
+                    self.store.connection_id(unit, reply_backend_id, reply.connection.identity),
                 )
-            responses.append(self._store_outgoing(tx, reply, reply_backend_id, msg.errors))
+            responses.append(self._store_outgoing(unit, reply, reply_backend_id, msg.errors))
 
         # Errors (of the apps, and of outgoing hooks) are written once the replies are stored.
         error = "; ".join(msg.errors) or None
         if error is not None:
-            tx.conn.execute(_SET_ERRORS, {"message_id": message_id, "done": done, "errors": error})
+            self.store.set_errors(unit, message_id, done, error)
             row.update(updated_at=done, error=error)
 
-        row.update(backend=connection.backend, identity=connection.identity)
         metrics.after_commit(
-            tx.conn,
+            unit.conn,
             lambda: metrics.observe_receive(connection.backend, time.perf_counter() - started),
         )
-        return ReceiveResult(message_json(row), responses)
-
-    def _find_inbound(
-        self, conn: DBConnection, backend_id: int, external_id: str
-    ) -> ReceiveResult | None:
-        found = conn.execute(
-            select_messages().where(
-                messages.c.backend_id == backend_id,
-                messages.c.external_id == external_id,
-                messages.c.direction == INCOMING,
-            )
-        ).first()
-        if found is None:
-            return None
-        replies = conn.execute(
-            select_messages()
-            .where(messages.c.in_response_to_id == found.id)
-            .order_by(messages.c.id)
-        ).all()
-        return ReceiveResult(
-            message_json(found._mapping), [message_json(r._mapping) for r in replies], True
-        )
+        return Received(stored_message(row), responses)
 
     # -- the outbound path --------------------------------------------------------------------
 
     def _store_outgoing(
-        self, tx: _Tx, msg: OutgoingMessage, backend_id: int, errors: list[str]
-    ) -> dict[str, Any]:
+        self, unit: Unit, msg: OutgoingMessage, backend_id: int, errors: list[str]
+    ) -> StoredMessage:
         created = clock.now()
         app_errors: list[str] = []
         keep = run_outgoing(self.apps, msg, app_errors)
@@ -395,11 +270,10 @@ class Router:
             "updated_at": now,
             "next_attempt_at": now if push else None,
         }
-        message_id = tx.conn.execute(_INSERT_MESSAGE, row).scalar_one()
-        msg.id, msg.status = message_id, status
+        message_id = self.store.insert_message(unit, row)
         row.update(id=message_id, backend=msg.connection.backend, identity=msg.connection.identity)
-        self._record(
-            tx,
+        msg.id, msg.status, msg.stored = message_id, status, stored_message(row)
+        unit.record(
             message_id,
             None,
             PROCESSING,
@@ -408,93 +282,16 @@ class Router:
             {"in_response_to": parent} if parent else None,
         )
         if keep:
-            self._record(
-                tx,
-                message_id,
-                PROCESSING,
-                QUEUED,
-                "queued",
-                now,
-                {"mode": "push" if push else "pull"},
-            )
-            tx.pushed = tx.pushed or push
+            mode = {"mode": "push" if push else "pull"}
+            unit.record(message_id, PROCESSING, QUEUED, "queued", now, mode)
+            unit.pushed = unit.pushed or push
         else:
-            self._record(
-                tx, message_id, PROCESSING, CANCELLED, "cancelled", now, {"app": msg.cancelled_by}
-            )
-        return message_json(row)
-
-    # -- rows shared by both paths --------------------------------------------------------------
-
-    def _record(
-        self,
-        tx: _Tx,
-        message_id: int,
-        old: str | None,
-        new: str,
-        cause: str,
-        at: Any,
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        tx.history.append(history_row(message_id, old, new, cause, at, detail))
-
-    def _check_backend(self, name: Any) -> str:
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError("backend is required", field="backend")
-        if len(name) > MAX_BACKEND_LENGTH:
-            raise ValidationError(
-                f"backend is longer than {MAX_BACKEND_LENGTH} characters", field="backend"
-            )
-        return name
+            app = {"app": msg.cancelled_by}
+            unit.record(message_id, PROCESSING, CANCELLED, "cancelled", now, app)
+        return msg.stored
 
     def _identity(self, raw: Any, field_name: str) -> str:
-        if not isinstance(raw, str):
-            raise ValidationError(f"{field_name} must be a string", field=field_name)
-        identity = self.normalize_identity(raw)
-        if any(ch < " " or ch == "\x7f" for ch in identity):
-            # A recipient goes into gateway URLs and headers: no CR, LF or other controls.
-            raise ValidationError(f"{field_name} contains control characters", field=field_name)
-        if not identity or not identity.strip():
-            raise ValidationError(f"{field_name} is empty", field=field_name)
-        if len(identity) > MAX_IDENTITY_LENGTH:
-            raise ValidationError(
-                f"{field_name} is longer than {MAX_IDENTITY_LENGTH} characters", field=field_name
-            )
-        return identity
-
-    def _backend_id(self, tx: _Tx, name: str) -> int:
-        return self._get_or_create(
-            tx,
-            ("backend", name),
-            backends,
-            _FIND_BACKEND,
-            {"name": name, "created_at": clock.now()},
-        )
-
-    def _connection_id(self, tx: _Tx, backend_id: int, identity: str) -> int:
-        return self._get_or_create(
-            tx,
-            ("connection", backend_id, identity),
-            connections,
-            _FIND_CONNECTION,
-            {"backend_id": backend_id, "identity": identity, "created_at": clock.now()},
-        )
-
-    def _get_or_create(
-        self, tx: _Tx, key: Any, table: Any, find: Any, values: dict[str, Any]
-    ) -> int:
-        cached = self._ids.get(key) or tx.cache.get(key)
-        if cached is not None:
-            return cached
-        conn = tx.conn
-        # Insert first: a new sender costs one statement; a known one not cached yet, two.
-        created = conn.execute(_CREATE[table.name][conn.dialect.name], values).scalar()
-        if created is not None:
-            tx.cache[key] = created  # ours only once committed
-            return created
-        found: int = conn.execute(find, values).scalar_one()
-        self._ids[key] = found
-        return found
+        return check_identity(raw, self.normalize_identity, field_name)
 
 
 def _as_connection(value: Connection | tuple[str, str]) -> Connection:

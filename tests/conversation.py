@@ -22,7 +22,7 @@ def run_conversation(router: Router, script: str, backend: str = "console") -> N
             assert not pending, f"line {number}: replies not expected by the script: {pending}"
             identity, text = line.split(" > ", 1)
             result = router.receive(text, (backend, identity))
-            pending = [(r["contact"], r["text"]) for r in result.responses]
+            pending = [(r.contact, r.text) for r in result.responses]
         elif " < " in line:
             identity, text = line.split(" < ", 1)
             assert pending, f"line {number}: expected {text!r} to {identity}, but no reply came"

@@ -65,7 +65,7 @@ def test_status_mapping(client, router, status, expected):
     r = report(client, mid, status)
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["message"]["status"] == expected
-    assert router.message_json(mid)["status"] == expected
+    assert router.read_message(mid).status == expected
 
 
 def test_sequence_8_1_8_ends_delivered_and_history_has_every_report(client, router):
@@ -86,7 +86,7 @@ def test_sixteen_ends_failed_and_later_reports_never_revive_it(client, router):
     assert report(client, mid, "16").get_json()["message"]["status"] == "F"
     for late in ("8", "1", "sent", None):
         assert report(client, mid, late).get_json()["message"]["status"] == "F"
-    message = router.message_json(mid)
+    message = router.read_message(mid).to_json()
     assert message["delivered"] is None and "16" in message["error"]
     assert len(history(router, mid)) == 5
 
@@ -136,7 +136,7 @@ def test_unknown_status_is_400_naming_it_and_changes_nothing(client, router, bad
     [mid] = queue(router)
     r = report(client, mid, bad)
     assert r.status_code == 400 and r.get_json()["field"] == "status"
-    assert router.message_json(mid)["status"] == "Q"
+    assert router.read_message(mid).status == "Q"
 
 
 def test_post_form_works_too(client, router):
@@ -166,7 +166,7 @@ def test_json_list_acknowledges_many_in_one_call_and_says_what_happened(client, 
     assert [x.get("changed") for x in results] == [True, True, False, None, None, True]
     assert results[3]["field"] == "message_id" and "999999" in results[3]["error"]
     assert "inbound" in results[4]["error"]
-    assert router.message_json(a)["status"] == "D"
+    assert router.read_message(a).status == "D"
 
 
 def test_json_object_with_messages_list(client, router):
@@ -190,16 +190,16 @@ def test_bad_batch_is_400_naming_the_field_and_applies_nothing(client, router, b
     [mid] = queue(router)
     r = client.post("/router/delivered", json=body)
     assert r.status_code == 400 and r.get_json()["field"] == field
-    assert router.message_json(mid)["status"] == "Q"
+    assert router.read_message(mid).status == "Q"
 
 
 def test_password_or_signed_token(make_app, caplog):
     app = make_app(ROUTER_PASSWORD="s3cret", LOG_FORMAT="text")
     client, router = app.test_client(), app.extensions["httprouter"]
     a, b = queue(router, 2)
-    token = message_token(router.signing_key, a)
+    token = message_token(router.store.signing_key, a)
     assert report(client, a, "8").status_code == 401
-    assert report(client, a, "8", token=message_token(router.signing_key, b)).status_code in (
+    assert report(client, a, "8", token=message_token(router.store.signing_key, b)).status_code in (
         401,
         403,
     )
@@ -310,8 +310,8 @@ def test_a_batch_answers_and_records_what_one_report_at_a_time_does(client, rout
     assert same_shape(out["results"], batch_ids) == same_shape(expected, single_ids)
     assert (out["applied"], out["errors"]) == (11, 2)
     assert _state(router, batch_ids) == _state(router, single_ids)
-    assert router.message_json(batch_ids[3])["status"] == "D"
-    assert router.message_json(batch_ids[2])["error"] == "gateway reported failure (status 2)"
+    assert router.read_message(batch_ids[3]).status == "D"
+    assert router.read_message(batch_ids[2]).error == "gateway reported failure (status 2)"
 
 
 def test_a_batch_of_100_takes_a_few_statements_not_some_per_report(client, router):
@@ -329,4 +329,4 @@ def test_a_batch_of_100_takes_a_few_statements_not_some_per_report(client, route
     assert r.status_code == 200 and r.get_json()["applied"] == 100
     # BEGIN (SQLite), one read, one UPDATE, one history insert (one executemany)
     assert len(statements) <= 4, statements
-    assert {m["status"] for m in (router.message_json(i) for i in ids)} == {"S"}
+    assert {m["status"] for m in (router.read_message(i).to_json() for i in ids)} == {"S"}

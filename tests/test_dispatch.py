@@ -214,7 +214,7 @@ def test_kannel_password_never_reaches_the_attempt_log(make_app, gateway):
     assert "kannel-pw-9" not in attempt.request
     assert "password=***" in attempt.request
     # the signed DLR token is a credential too
-    token = message_token(router.signing_key, mid)
+    token = message_token(router.store.signing_key, mid)
     assert token in gw.seen[0].query["dlr-url"]
     assert token not in attempt.request and "token%3D***" in attempt.request
 
@@ -234,7 +234,7 @@ def test_dlr_url_is_signed_per_message(make_app, gateway):
     assert dlr.startswith("https://router.example/router/backends/k/delivered?message_id=")
     query = parse_qs(urlsplit(dlr).query)
     assert query["message_id"] == [str(mid)]
-    assert verify_token(router.signing_key, mid, query["token"][0])
+    assert verify_token(router.store.signing_key, mid, query["token"][0])
 
 
 def test_rate_limit_spaces_sends_through_the_shared_slot_table(make_app, gateway):

@@ -64,7 +64,7 @@ def _inbound(router):
             .where(messages.c.direction == INCOMING)
             .order_by(messages.c.id)
         ).all()
-        identities = [router.message_json(r.id)["contact"] for r in found]
+        identities = [router.read_message(r.id).contact for r in found]
         replies = conn.execute(
             select(func.count()).where(messages.c.in_response_to_id.is_not(None))
         ).scalar_one()
@@ -119,10 +119,10 @@ def test_report(row, make_app):
             ).scalar_one()
 
     recorded = history()
-    token = message_token(router.signing_key, message_id) if row.signed else "not-signed"
+    token = message_token(router.store.signing_key, message_id) if row.signed else "not-signed"
     call = row.call.fill(id=message_id, token=token, external_id=row.external_id or "")
     row.answer.check(_call(client, f"/router/backends/{BACKEND}/delivered", call))
-    assert router.message_json(message_id)["status"] == row.after
+    assert router.read_message(message_id).status == row.after
     if row.answer.status >= 400:
         assert history() == recorded  # refused: nothing changed, nothing recorded
     else:

@@ -158,7 +158,7 @@ def test_a_handed_out_message_is_the_stored_message_with_its_lease(client, route
     assert out[0]["in_response_to"] == reply["message"]["id"]
     assert {m["backend"] for m in out} == {"modem", "Modem"}
     for message in out:
-        assert message == router.message_json(message["id"])
+        assert message == router.read_message(message["id"]).to_json()
         assert message["attempts"] == 1
     with router.read() as conn:
         recorded = conn.execute(

@@ -53,14 +53,14 @@ def test_unhandled_message_runs_every_phase_in_app_order(make_app, recorders):
         "B.cleanup",
         "C.cleanup",
     ]
-    assert result.message["status"] == "H"
+    assert result.message.status == "H"
 
 
 def test_filter_true_stops_everything(make_app, recorders):
     recorders.B.filter_result = True
     _, result = receive(make_app)
     assert recorders.Recorder.log == ["A.filter", "B.filter"]
-    assert result.message["status"] == "H" and result.responses == []
+    assert result.message.status == "H" and result.responses == []
 
 
 def test_handle_true_short_circuits_and_skips_default_but_cleanup_runs(make_app, recorders):
@@ -78,7 +78,7 @@ def test_a_response_counts_as_handled_for_default(make_app, recorders):
     log = recorders.Recorder.log
     assert "C.handle" in log  # no True returned: later handles still run
     assert not any(p.endswith(".default") for p in log)
-    assert [r["text"] for r in result.responses] == ["answer"]
+    assert [r.text for r in result.responses] == ["answer"]
 
 
 def test_default_stops_at_first_true(make_app, recorders):
@@ -93,9 +93,9 @@ def test_app_that_raises_is_recorded_and_others_still_run(make_app, recorders):
     recorders.B.respond_in_handle = "still here"
     router, result = receive(make_app)
     assert "B.handle" in recorders.Recorder.log
-    assert result.message["status"] == "H"
-    assert "A.handle: RuntimeError: A broke in handle" in result.message["error"]
-    assert [r["text"] for r in result.responses] == ["still here"]
+    assert result.message.status == "H"
+    assert "A.handle: RuntimeError: A broke in handle" in result.message.error
+    assert [r.text for r in result.responses] == ["still here"]
     with router.read() as conn:
         detail = conn.execute(
             select(status_changes.c.detail).where(status_changes.c.new_status == "H")
@@ -117,11 +117,11 @@ def test_outgoing_runs_in_reverse_order_and_false_cancels(make_app, recorders):
     router, result = receive(make_app)
     outgoing = [p for p in recorders.Recorder.log if p.endswith(".outgoing")]
     assert outgoing == ["C.outgoing", "B.outgoing"]  # A never reached
-    assert result.responses[0]["status"] == "C"
+    assert result.responses[0].status == "C"
     with router.read() as conn:
         row = conn.execute(
             select(status_changes.c.new_status, status_changes.c.detail)
-            .where(status_changes.c.message_id == result.responses[0]["id"])
+            .where(status_changes.c.message_id == result.responses[0].id)
             .order_by(status_changes.c.id)
         ).all()
     assert [r.new_status for r in row] == ["P", "C"]
@@ -143,10 +143,10 @@ def test_outgoing_changes_to_text_are_kept(make_app):
     router = app.extensions["httprouter"]
     router.apps = [Shout(router)]
     result = router.receive("x", ("k", "1"))
-    assert result.responses[0]["text"] == "QUIET"
+    assert result.responses[0].text == "QUIET"
     with router.read() as conn:
         stored = conn.execute(
-            select(messages.c.text).where(messages.c.id == result.responses[0]["id"])
+            select(messages.c.text).where(messages.c.id == result.responses[0].id)
         ).scalar()
     assert stored == "QUIET"
 
@@ -161,7 +161,7 @@ def test_respond_keeps_percent_signs_literally(make_app):
 
     router = make_app(SMS_APPS=[]).extensions["httprouter"]
     router.apps = [Discount(router)]
-    assert router.receive("x", ("k", "1")).responses[0]["text"] == "100% off %(name)s %s"
+    assert router.receive("x", ("k", "1")).responses[0].text == "100% off %(name)s %s"
 
 
 def test_send_inside_a_handler_joins_the_transaction(make_app):
@@ -172,20 +172,20 @@ def test_send_inside_a_handler_joins_the_transaction(make_app):
             select(messages.c.text, messages.c.direction).order_by(messages.c.id)
         ).all()
     assert [tuple(r) for r in rows] == [("go", "I"), ("broadcast", "O"), ("done", "O")]
-    assert result.responses[0]["text"] == "done"
+    assert result.responses[0].text == "done"
 
 
 def test_app_options_are_passed_to_configure(make_app):
     router = make_app(
         SMS_APPS=[{"ENGINE": "tests.apps.Registry", "greeting": "karibu"}]
     ).extensions["httprouter"]
-    assert router.receive("x", ("k", "1")).responses[0]["text"] == "karibu"
+    assert router.receive("x", ("k", "1")).responses[0].text == "karibu"
 
 
 def test_outgoing_hook_error_is_recorded_on_the_inbound_message(make_app, recorders):
     recorders.B.respond_in_handle = "reply"
     recorders.A.raise_in = ("outgoing",)
     router, result = receive(make_app)
-    assert result.responses[0]["status"] == "Q"  # the error does not cancel the reply
-    assert "A.outgoing: RuntimeError" in result.message["error"]
-    assert "A.outgoing: RuntimeError" in router.message_json(result.message["id"])["error"]
+    assert result.responses[0].status == "Q"  # the error does not cancel the reply
+    assert "A.outgoing: RuntimeError" in result.message.error
+    assert "A.outgoing: RuntimeError" in router.read_message(result.message.id).error

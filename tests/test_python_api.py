@@ -17,7 +17,7 @@ def test_module_level_api_uses_the_apps_router(app):
     assert again[0].id == conns[0].id
 
     result = httprouter.receive("ping", conns[0])
-    assert result.responses[0]["text"] == "pong"
+    assert result.responses[0].text == "pong"
 
     sent = httprouter.send("news", conns)
     assert [(m.status, m.connection.identity) for m in sent] == [
@@ -39,4 +39,4 @@ def test_send_validates_backend_and_identity(router):
 def test_receive_accepts_tuple_or_connection(router):
     a = router.receive("x", ("console", "1"))
     b = router.receive("x", Connection("console", "1"))
-    assert a.message["contact"] == b.message["contact"] == "1"
+    assert a.message.contact == b.message.contact == "1"

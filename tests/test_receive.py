@@ -121,7 +121,7 @@ def test_utf8_and_reserved_characters_round_trip_exactly(client, router, text):
     body = client.get(url).get_json()
     assert body["message"]["text"] == text
     assert body["responses"][0]["text"] == text
-    assert router.message_json(body["message"]["id"])["text"] == text
+    assert router.read_message(body["message"]["id"]).text == text
 
 
 def test_ucs2_raw_bytes_are_decoded_with_default_utf16be(client):

@@ -34,7 +34,7 @@ def test_can_move(old, new, ok):
 
 
 def test_change_status_records_moves_and_refusals(router):
-    reply_id = router.receive("ping", ("k", "1")).responses[0]["id"]
+    reply_id = router.receive("ping", ("k", "1")).responses[0].id
     with router.engine.begin() as conn:
         assert change_status(conn, reply_id, "S", "test").changed
         assert change_status(conn, reply_id, "D", "test").changed
@@ -66,26 +66,26 @@ def test_tokens_are_per_message_and_key():
 
 
 def test_generated_signing_key_is_shared_through_the_database(make_app):
-    first = make_app().extensions["httprouter"].signing_key
-    second = make_app().extensions["httprouter"].signing_key
+    first = make_app().extensions["httprouter"].store.signing_key
+    second = make_app().extensions["httprouter"].store.signing_key
     assert first == second and len(first) >= 32
-    assert make_app(SECRET_KEY="configured").extensions["httprouter"].signing_key == b"configured"
+    assert make_app(SECRET_KEY="configured").extensions["httprouter"].store.signing_key == b"configured"
 
 
 def test_requeue_only_errored_or_failed(router):
     from httprouter.store.history import requeue
 
-    reply_id = router.receive("ping", ("k", "1")).responses[0]["id"]
+    reply_id = router.receive("ping", ("k", "1")).responses[0].id
     with router.engine.begin() as conn:
         assert not requeue(conn, reply_id, push=False).changed  # Q stays Q, recorded
         change_status(conn, reply_id, "F", "test")
         result = requeue(conn, reply_id, push=True)
     assert (result.old, result.new) == ("F", "Q")
-    assert router.message_json(reply_id)["attempts"] == 0
+    assert router.read_message(reply_id).attempts == 0
 
 
 def test_change_statuses_applies_a_batch_like_one_by_one(router):
-    replies = [router.receive(f"ping {i}", ("k", str(i))).responses[0]["id"] for i in range(4)]
+    replies = [router.receive(f"ping {i}", ("k", str(i))).responses[0].id for i in range(4)]
     sent = {"error": None}
     with router.engine.begin() as conn:
         change_status(conn, replies[3], "D", "earlier report")
@@ -129,7 +129,7 @@ def test_change_statuses_applies_a_batch_like_one_by_one(router):
 
 
 def test_change_statuses_writes_nothing_when_an_id_is_unknown(router):
-    reply = router.receive("ping", ("k", "1")).responses[0]["id"]
+    reply = router.receive("ping", ("k", "1")).responses[0].id
     with pytest.raises(NotFoundError), router.engine.begin() as conn:
         change_statuses(conn, [Change(reply, "S", "x"), Change(999_999, "S", "x")])
     with router.read() as conn:

@@ -372,7 +372,7 @@ class Dispatcher:
         )
 
     def _token(self, message_id: int) -> str:
-        return message_token(self.router.signing_key, message_id)
+        return message_token(self.router.store.signing_key, message_id)
 
     def release_all(self) -> int:
         """Give back every claim this dispatcher holds on a message it has not pushed."""

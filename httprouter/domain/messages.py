@@ -1,10 +1,66 @@
-"""The objects apps see: connections and the incoming and outgoing messages of one request."""
+"""The objects apps see: connections, the incoming and outgoing messages of one request, and a
+message as stored."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from .statuses import STATUS_NAMES
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format a timestamp as ISO 8601 with its UTC offset."""
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message as it is stored (the legacy router's `db_message`): what the log, the API and
+    the console show of it."""
+
+    id: int
+    direction: str
+    status: str
+    text: str
+    backend: str
+    contact: str
+    created_at: datetime
+    updated_at: datetime | None = None
+    in_response_to: int | None = None
+    external_id: str | None = None
+    priority: int = 0
+    attempts: int = 0
+    error: str | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+    @property
+    def status_name(self) -> str:
+        """The status's full name."""
+        return STATUS_NAMES.get(self.status, self.status)
+
+    def to_json(self) -> dict[str, Any]:
+        """The message as JSON: the seven legacy keys first, then the added ones."""
+        return {
+            "id": self.id,
+            "contact": self.contact,
+            "backend": self.backend,
+            "direction": self.direction,
+            "status": self.status,
+            "text": self.text,
+            "date": iso(self.created_at),
+            "status_name": self.status_name,
+            "in_response_to": self.in_response_to,
+            "external_id": self.external_id,
+            "priority": self.priority,
+            "attempts": self.attempts,
+            "error": self.error,
+            "updated": iso(self.updated_at),
+            "sent": iso(self.sent_at),
+            "delivered": iso(self.delivered_at),
+        }
 
 
 @dataclass(frozen=True)
@@ -28,11 +84,17 @@ class OutgoingMessage:
     id: int | None = None
     status: str | None = None
     cancelled_by: str | None = None
+    stored: StoredMessage | None = None  # the row, once stored
 
     @property
     def peer(self) -> str:
         """The recipient's identity."""
         return self.connection.identity
+
+    @property
+    def db_message(self) -> StoredMessage | None:
+        """The stored row (id, status, dates), as rapidsms-httprouter gave its apps."""
+        return self.stored
 
 
 @dataclass
@@ -49,6 +111,12 @@ class IncomingMessage:
     errors: list[str] = field(default_factory=list)
     handled_by: str | None = None
     filtered_by: str | None = None
+    stored: StoredMessage | None = None  # the row, stored before the apps run
+
+    @property
+    def db_message(self) -> StoredMessage | None:
+        """The stored row (id, status, dates), as rapidsms-httprouter gave its apps."""
+        return self.stored
 
     @property
     def peer(self) -> str:

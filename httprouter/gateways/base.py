@@ -220,7 +220,11 @@ def legacy_answer(results: Sequence[Any]) -> Answer:
         return Answer.json({"status": "Nothing to store."})
     last = results[-1]
     return Answer.json(
-        {"message": last.message, "responses": last.responses, "status": "Message handled."}
+        {
+            "message": last.message.to_json(),
+            "responses": [r.to_json() for r in last.responses],
+            "status": "Message handled.",
+        }
     )
 
 
@@ -337,7 +341,7 @@ class GatewayEngine:
         raise NotFoundError(f"backend {self.name!r} takes no inbound calls", field="backend")
 
     def answer_inbound(self, call: Call, results: Sequence[Any]) -> Answer:
-        """The answer once every message of the call is committed (each a `ReceiveResult`)."""
+        """The answer once every message of the call is committed (each a `router.Received`)."""
         return legacy_answer(results)
 
     def answer_error(self, call: Call | None, error: HttpRouterError) -> Answer | None:

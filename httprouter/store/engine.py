@@ -221,3 +221,14 @@ def translate_errors() -> Iterator[None]:
             log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
             raise StorageUnavailable("database unavailable, try again later") from exc
         raise
+
+
+def insert_or_skip(table: Any) -> dict[str, Any]:
+    """Per dialect: INSERT … ON CONFLICT DO NOTHING RETURNING id (no row when it conflicted)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return {
+        "postgresql": pg_insert(table).on_conflict_do_nothing().returning(table.c.id),
+        "sqlite": sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id),
+    }

@@ -1,14 +1,13 @@
-"""The JSON form of a message, and the query that reads messages with their backend and contact."""
+"""The query that reads messages with their backend and contact, and its rows as domain objects."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
 
-from ..domain.statuses import STATUS_NAMES
+from ..domain.messages import StoredMessage, iso
 from .schema import backends, connections, messages
 
 # The columns every message read selects: the message, its backend's name and its identity.
@@ -29,29 +28,30 @@ def select_messages() -> Select[Any]:
     )
 
 
-def iso(value: datetime | None) -> str | None:
-    """Format a timestamp as ISO 8601 with its UTC offset."""
-    return value.isoformat() if value is not None else None
+def stored_message(row: Mapping[Any, Any]) -> StoredMessage:
+    """A message row (as `select_messages` reads it, or as just written) as a domain object."""
+    return StoredMessage(
+        id=row["id"],
+        direction=row["direction"],
+        status=row["status"],
+        text=row["text"],
+        backend=row["backend"],
+        contact=row["identity"],
+        created_at=row["created_at"],
+        updated_at=row.get("updated_at"),
+        in_response_to=row.get("in_response_to_id"),
+        external_id=row.get("external_id"),
+        priority=row.get("priority", 0),
+        attempts=row.get("attempts", 0),
+        error=row.get("error"),
+        sent_at=row.get("sent_at"),
+        delivered_at=row.get("delivered_at"),
+    )
 
 
 def message_json(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """Return a message as JSON: the seven legacy keys first, then the added ones."""
-    status = row["status"]
-    return {
-        "id": row["id"],
-        "contact": row["identity"],
-        "backend": row["backend"],
-        "direction": row["direction"],
-        "status": status,
-        "text": row["text"],
-        "date": iso(row["created_at"]),
-        "status_name": STATUS_NAMES.get(status, status),
-        "in_response_to": row.get("in_response_to_id"),
-        "external_id": row.get("external_id"),
-        "priority": row.get("priority", 0),
-        "attempts": row.get("attempts", 0),
-        "error": row.get("error"),
-        "updated": iso(row.get("updated_at")),
-        "sent": iso(row.get("sent_at")),
-        "delivered": iso(row.get("delivered_at")),
-    }
+    """A message row as JSON (see `StoredMessage.to_json`)."""
+    return stored_message(row).to_json()
+
+
+__all__ = ["MESSAGE_COLUMNS", "iso", "message_json", "select_messages", "stored_message"]

@@ -52,7 +52,7 @@ def delivered() -> Response:
         outcome = apply_report(conn, message_id, reported, params)
     return jsonify(
         status=_answer(outcome, params.get("status")),
-        message=router.message_json(message_id),
+        message=_message_json(router, message_id),
         report=outcome.to_json(),
     )
 
@@ -71,7 +71,7 @@ def _token_ok(token: Any, message_id: int | None) -> bool:
         message_id is not None
         and isinstance(token, str)
         and bool(token)
-        and verify_token(get_router().signing_key, message_id, token)
+        and verify_token(get_router().store.signing_key, message_id, token)
     )
 
 
@@ -126,3 +126,8 @@ def _parse_report(params: Any, where: str = "") -> tuple[int, str | None]:
         return message_id, parse_status(params.get("status"))
     except ValidationError as exc:
         raise ValidationError(f"{where}{exc.message}", field=f"{where}{exc.field}") from None
+
+
+def _message_json(router: Any, message_id: int) -> dict[str, Any] | None:
+    message = router.read_message(message_id)
+    return message.to_json() if message is not None else None

@@ -77,7 +77,7 @@ def backend_delivered(name: str) -> Response:
         if len(reports) > MAX_REPORTS:
             raise ValidationError(f"at most {MAX_REPORTS} reports per call", field="body")
         token = call.args.get("token") or call.params.get("token")
-        key = get_router().signing_key
+        key = get_router().store.signing_key
         signed = isinstance(token, str) and all(
             r.message_id is not None and verify_token(key, r.message_id, token) for r in reports
         )

@@ -8,14 +8,14 @@ from ...domain.messages import Connection
 from ...errors import TooLongError, ValidationError
 from ...gateways import legacy
 from ...gateways.base import Inbound
-from ...router import ReceiveResult
+from ...router import Received
 from .. import get_router, route
 from ..params import authorize, current_call, is_truthy, required_text
 
 bp = Blueprint("receive", __name__)
 
 
-def store_inbound(backend: str, inbound: Inbound) -> ReceiveResult:
+def store_inbound(backend: str, inbound: Inbound) -> Received:
     """Check an inbound message against the limits, then store it and run the apps."""
     if "\x00" in inbound.text:
         raise ValidationError("message contains a NUL character", field="message")
@@ -40,4 +40,8 @@ def receive() -> Response:
     result = store_inbound(backend, legacy.read_inbound(call))
     if current_app.config["ROUTER_SILENT"] and not is_truthy(params.get("echo")):
         return Response("", status=200, mimetype="text/plain")
-    return jsonify(message=result.message, responses=result.responses, status="Message handled.")
+    return jsonify(
+        message=result.message.to_json(),
+        responses=[r.to_json() for r in result.responses],
+        status="Message handled.",
+    )

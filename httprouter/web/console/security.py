@@ -50,7 +50,7 @@ def session_key(signing_key: bytes) -> str:
 def ensure_secret_key(app: Flask) -> None:
     """Set `app.secret_key` from the router's signing key (may read the database once)."""
     if not app.secret_key:
-        app.secret_key = session_key(app.extensions["httprouter"].signing_key)
+        app.secret_key = session_key(app.extensions["httprouter"].store.signing_key)
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
