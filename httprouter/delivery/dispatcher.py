@@ -1,11 +1,10 @@
-"""The dispatcher: claims due push messages from SQL, sends them, and records what happened.
+"""The dispatcher loop: claims due push messages, sends them on threads, records what happened.
 
 This is the one place that moves outbound messages from Q/E to S, E or F. The message table is
-the queue: a dispatcher claims rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock
-serialises claims) by writing its name and a claim expiry on them. A dispatcher that dies keeps
-nothing: its claims expire after CLAIM_SECONDS and another dispatcher takes them. Delivery is
-therefore at least once: a message whose send was in flight when its dispatcher was killed is
-sent again, with the same message id, so a gateway can drop the repeat.
+the queue (store/claims.py): a dispatcher that dies keeps nothing; its claims expire after
+CLAIM_SECONDS and another dispatcher takes them. Delivery is therefore at least once: a message
+whose send was in flight when its dispatcher was killed is sent again, with the same message id,
+so a gateway can drop the repeat. What each outcome means is delivery/policy.py's.
 """
 
 from __future__ import annotations
@@ -21,30 +20,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import (
-    Connection,
-    and_,
-    bindparam,
-    case,
-    func,
-    insert,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import DBAPIError
 
 from .. import clock
-from ..domain.statuses import ERRORED, FAILED, OUTGOING, QUEUED, SENT
 from ..errors import HttpRouterError
-from ..gateways.base import GatewayEngine, OutboundMessage, Outcome, PreparedRequest, SendResult
+from ..gateways.base import GatewayEngine, OutboundMessage, PreparedRequest, SendResult
+from ..router import Router
 from ..store import metrics
-from ..store.history import Change, change_statuses
-from ..store.rows import select_messages
-from ..store.schema import backends, delivery_attempts, messages, send_slots
+from ..store.claims import Claims, Taken
+from ..store.history import change_statuses
+from ..store.schema import delivery_attempts
+from ..store.slots import next_slot
 from ..store.tokens import message_token
+from .policy import Finished, decide
 from .wakeup import Waker
 
 log = logging.getLogger(__name__)
@@ -54,13 +43,6 @@ BROKEN_CONFIG_RETRY_SECONDS = 60.0  # a backend that cannot be built is tried ag
 DB_DOWN_PAUSE_SECONDS = 0.5  # first pause after the database fails to answer
 DB_DOWN_PAUSE_MAX = 15.0  # the pause doubles per failure up to this
 
-
-# The gateway's own id for a message it accepted: what its reports may name the message by.
-_SET_EXTERNAL_ID = (
-    update(messages)
-    .where(messages.c.id == bindparam("message_id"))
-    .values(external_id=bindparam("gateway_id"))
-)
 
 RECORD_DELAY_SECONDS = 0.05  # the longest a finished send waits to be recorded with others
 CLAIM_BATCH = 32  # claim up to this many messages at once (at least twice the concurrency)
@@ -104,10 +86,6 @@ class Attempt:
     done_at: float = field(default_factory=time.monotonic)
 
 
-# What a claim read inside its transaction: message rows, their parents' fields, the claim expiry.
-_Taken = tuple[list[Any], dict[int, dict[str, Any]], datetime]
-
-
 def default_public_url(config: dict[str, Any]) -> str:
     """The base URL gateways reach the router at: PUBLIC_URL, or loopback on PORT."""
     return (config.get("PUBLIC_URL") or f"http://127.0.0.1:{config['PORT']}").rstrip("/")
@@ -123,7 +101,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        router: Any,
+        router: Router,
         *,
         concurrency: int | None = None,
         backends_only: list[str] | None = None,
@@ -142,8 +120,7 @@ class Dispatcher:
         self.waker = Waker(self.engine)
         self.stop = threading.Event()
         self._db_failures = 0
-        self._end_claims = self._end_claims_statement()
-        self._take, self._read, self._read_parents = self._claim_statements()
+        self.claims = Claims(self.engine, self.name, self.claim_seconds, self.backends_only)
         router.on_push_queued(self.waker.poke)
 
     # -- the loop -----------------------------------------------------------------------------
@@ -266,19 +243,7 @@ class Dispatcher:
 
     def _idle_seconds(self) -> float:
         """How long to sleep: until the next retry is due, at most IDLE_CHECK_SECONDS."""
-        try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(readonly=True)
-                with conn.begin():
-                    due = conn.execute(
-                        select(func.min(messages.c.next_attempt_at)).where(
-                            messages.c.status.in_([QUEUED, ERRORED]),
-                            messages.c.next_attempt_at.is_not(None),
-                            messages.c.lease_owner.is_(None),
-                        )
-                    ).scalar()
-        except DBAPIError:
-            return IDLE_CHECK_SECONDS
+        due = self.claims.next_due()
         if due is None:
             return IDLE_CHECK_SECONDS
         return min(max((due - clock.now()).total_seconds(), 0.0), IDLE_CHECK_SECONDS)
@@ -291,62 +256,17 @@ class Dispatcher:
             taken = self._claim(conn, limit)
         return self._prepare(taken)
 
-    def _claim(self, conn: Connection, limit: int) -> _Taken:
+    def _claim(self, conn: Connection, limit: int) -> Taken:
         """Claim up to `limit` messages; return their rows, their parents' fields, the expiry."""
-        now = clock.now()
-        expires = now + timedelta(seconds=self.claim_seconds)
-        taken = conn.execute(self._take, {"now": now, "limit": limit, "expires": expires})
-        ids: list[int] = list(taken.scalars())
-        if not ids:
-            return [], {}, expires
-        rows = sorted(
-            conn.execute(self._read, {"ids": ids}),
-            key=lambda r: (-(r.priority or 0), r.next_attempt_at, r.id),
-        )
-        return rows, self._parent_fields(conn, [r.in_response_to_id for r in rows]), expires
+        return self.claims.take(conn, limit)
 
-    def _prepare(self, taken: _Taken | None) -> list[Claimed]:
+    def _prepare(self, taken: Taken | None) -> list[Claimed]:
         """Turn claimed rows into messages to push (signing each; the key may load on first use,
         in a transaction of its own, so this runs after the claim's transaction)."""
         if taken is None:
             return []
         rows, parents, expires = taken
         return [self._claimed(row, parents, expires) for row in rows]
-
-    def _claim_statements(self) -> tuple[Any, Any, Any]:
-        """The claim (one UPDATE … RETURNING) and the reads after it, built once."""
-        now: Any = bindparam("now")
-        due = select(messages.c.id).where(
-            messages.c.direction == OUTGOING,
-            messages.c.status.in_([QUEUED, ERRORED]),
-            messages.c.next_attempt_at <= now,
-            or_(messages.c.lease_expires_at.is_(None), messages.c.lease_expires_at < now),
-        )
-        if self.backends_only:
-            names = select(backends.c.id).where(backends.c.name.in_(self.backends_only))
-            due = due.where(messages.c.backend_id.in_(names))
-        due = due.order_by(
-            messages.c.priority.desc(), messages.c.next_attempt_at, messages.c.id
-        ).limit(bindparam("limit"))
-        if self.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        take = (
-            update(messages)
-            .where(messages.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=self.name, lease_expires_at=bindparam("expires"))
-            .returning(messages.c.id)
-        )
-        ids: Any = bindparam("ids", expanding=True)
-        read = select_messages().where(messages.c.id.in_(ids))
-        parents = select(messages.c.id, messages.c.fields).where(messages.c.id.in_(ids))
-        return take, read, parents
-
-    def _parent_fields(self, conn: Connection, ids: list[int | None]) -> dict[int, dict[str, Any]]:
-        wanted = [i for i in ids if i is not None]
-        if not wanted:
-            return {}
-        found = conn.execute(self._read_parents, {"ids": wanted})
-        return {row.id: row.fields or {} for row in found}
 
     def _claimed(
         self, row: Any, parents: dict[int, dict[str, Any]], lease_expires: datetime
@@ -377,12 +297,7 @@ class Dispatcher:
     def release_all(self) -> int:
         """Give back every claim this dispatcher holds on a message it has not pushed."""
         try:
-            with self.engine.begin() as conn:
-                return conn.execute(
-                    update(messages)
-                    .where(messages.c.lease_owner == self.name)
-                    .values(lease_owner=None, lease_expires_at=None)
-                ).rowcount
+            return self.claims.release_all()
         except DBAPIError:
             log.warning("could not release claims; they expire in %ss", self.claim_seconds)
             return 0
@@ -427,52 +342,9 @@ class Dispatcher:
         """
         if not attempts:
             return
-        changes: list[Change] = []
-        logged: list[dict[str, Any]] = []
-        sent: list[int] = []
-        named: list[dict[str, Any]] = []  # the gateway's ids for the messages it accepted
-        sent_values: dict[str, Any] = {"error": None, "next_attempt_at": None}
-        for attempt in attempts:
-            message, result = attempt.item.message, attempt.result
-            number = message.attempt
-            outcome = result.outcome
-            if outcome is Outcome.RETRY and number >= attempt.backend.max_attempts:
-                outcome = Outcome.FAILED
-            detail: dict[str, Any] = {
-                "attempt": number,
-                "http_status": result.status_code,
-                "worker": self.name,
-            }
-            if outcome is Outcome.SENT:
-                changes.append(Change(message.id, SENT, "pushed", detail, sent_values))
-            elif outcome is Outcome.RETRY:
-                delay = attempt.backend.backoff(number, result.retry_after)
-                detail["retry_in"] = round(delay, 3)
-                later = attempt.finished + timedelta(seconds=delay)
-                values = {"error": result.error, "next_attempt_at": later}
-                changes.append(Change(message.id, ERRORED, "push failed", detail, values))
-            else:
-                values = {"error": result.error, "next_attempt_at": None}
-                changes.append(Change(message.id, FAILED, "push failed", detail, values))
-            secrets = (*attempt.backend.secrets, attempt.item.token)
-            logged.append(
-                {
-                    "message_id": message.id,
-                    "number": number,
-                    "worker": self.name,
-                    "started_at": attempt.started,
-                    "finished_at": attempt.finished,
-                    "request": attempt.request.redacted(secrets),
-                    "response_status": result.status_code,
-                    "response_body": result.body,
-                    "error": result.error,
-                    "outcome": outcome.value,
-                }
-            )
-            if outcome is Outcome.SENT:
-                sent.append(message.id)
-                if result.external_id:
-                    named.append({"message_id": message.id, "gateway_id": result.external_id})
+        decision = decide([self._finished_send(a) for a in attempts], self.name)
+        for attempt, outcome in zip(attempts, decision.outcomes, strict=True):
+            message = attempt.item.message
             log.info(
                 "pushed message %s to %s: %s",
                 message.id,
@@ -481,71 +353,39 @@ class Dispatcher:
                 extra={"message_id": message.id, "backend": message.backend, "worker": self.name},
             )
         # RETURNING makes SQLAlchemy send the rows as one multi-row INSERT (insertmanyvalues).
-        conn.execute(insert(delivery_attempts).returning(delivery_attempts.c.id), logged)
-        change_statuses(conn, changes)
-        if named:
-            conn.execute(_SET_EXTERNAL_ID, named)
+        conn.execute(insert(delivery_attempts).returning(delivery_attempts.c.id), decision.attempts)
+        change_statuses(conn, decision.changes)
         ids = [a.item.message.id for a in attempts]
-        conn.execute(self._end_claims, {"ids": ids, "sent": sent, "now": clock.now()})
+        self.claims.end(conn, ids, decision.sent, decision.named)
 
-    def _end_claims_statement(self) -> Any:
-        """UPDATE counting an attempt on each message of `ids` and ending our claims on them."""
-        mine = messages.c.lease_owner == self.name
-        sent = messages.c.id.in_(bindparam("sent", expanding=True))
-        first_sent = func.coalesce(
-            messages.c.sent_at, bindparam("now", type_=messages.c.sent_at.type)
-        )
-        return (
-            update(messages)
-            .where(messages.c.id.in_(bindparam("ids", expanding=True)))
-            .values(
-                attempts=messages.c.attempts + 1,
-                sent_at=case((sent, first_sent), else_=messages.c.sent_at),
-                lease_owner=case((mine, None), else_=messages.c.lease_owner),
-                lease_expires_at=case((mine, None), else_=messages.c.lease_expires_at),
-            )
+    @staticmethod
+    def _finished_send(attempt: Attempt) -> Finished:
+        message, engine = attempt.item.message, attempt.backend
+        return Finished(
+            message_id=message.id,
+            backend=message.backend,
+            attempt=message.attempt,
+            max_attempts=engine.max_attempts,
+            backoff=engine.backoff,
+            result=attempt.result,
+            request=attempt.request.redacted((*engine.secrets, attempt.item.token)),
+            started=attempt.started,
+            finished=attempt.finished,
         )
 
     def _wait_for_slot(self, backend: GatewayEngine) -> bool:
         """Wait for this backend's next send slot (shared by every dispatcher); False if stopped."""
-        interval = timedelta(seconds=1 / (backend.rate_limit or 1))
-        now = clock.now()
-        with self.engine.begin() as conn:
-            stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(send_slots)
-            conn.execute(stmt.values(backend=backend.name, next_at=now).on_conflict_do_nothing())
-            query = select(send_slots.c.next_at).where(send_slots.c.backend == backend.name)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            slot = max(conn.execute(query).scalar_one(), now)
-            conn.execute(
-                update(send_slots)
-                .where(send_slots.c.backend == backend.name)
-                .values(next_at=slot + interval)
-            )
+        slot = next_slot(self.engine, backend.name, backend.rate_limit or 1)
         delay = (slot - clock.now()).total_seconds()
         return not (delay > 0 and self.stop.wait(delay))
 
-    def _clear_claim(self, conn: Connection, message_id: int) -> None:
-        conn.execute(
-            update(messages)
-            .where(and_(messages.c.id == message_id, messages.c.lease_owner == self.name))
-            .values(lease_owner=None, lease_expires_at=None)
-        )
-
     def _release(self, message_id: int) -> None:
-        with self.engine.begin() as conn:
-            self._clear_claim(conn, message_id)
+        self.claims.release(message_id)
 
     def _hold(self, message: OutboundMessage, error: str) -> None:
         """Keep a message the backend cannot push now; it is tried again later, never dropped."""
         later = clock.now() + timedelta(seconds=BROKEN_CONFIG_RETRY_SECONDS)
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(messages)
-                .where(messages.c.id == message.id)
-                .values(error=error[:500], next_attempt_at=later)
-            )
-            self._clear_claim(conn, message.id)
+        self.claims.hold(message.id, error, later)
 
     def _to_outbox(self, message: OutboundMessage) -> None:
         """A message whose backend is now pulled: leave it to the pollers instead."""
@@ -554,8 +394,4 @@ class Dispatcher:
             message.backend,
             message.id,
         )
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(messages).where(messages.c.id == message.id).values(next_attempt_at=None)
-            )
-            self._clear_claim(conn, message.id)
+        self.claims.to_pollers(message.id)

@@ -223,12 +223,16 @@ def translate_errors() -> Iterator[None]:
         raise
 
 
-def insert_or_skip(table: Any) -> dict[str, Any]:
-    """Per dialect: INSERT … ON CONFLICT DO NOTHING RETURNING id (no row when it conflicted)."""
+def insert_or_skip(table: Any, *, returning: bool = True) -> dict[str, Any]:
+    """Per dialect: INSERT … ON CONFLICT DO NOTHING, with RETURNING id unless told otherwise
+    (no row comes back when it conflicted)."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return {
-        "postgresql": pg_insert(table).on_conflict_do_nothing().returning(table.c.id),
-        "sqlite": sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id),
+    statements = {
+        "postgresql": pg_insert(table).on_conflict_do_nothing(),
+        "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
     }
+    if returning:
+        return {name: stmt.returning(table.c.id) for name, stmt in statements.items()}
+    return dict(statements)
