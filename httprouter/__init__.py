@@ -105,4 +105,5 @@ def send(text: str, connections: Iterable[Connection | tuple[str, str]], **kwarg
 
 def lookup_connections(backend: str, identities: Iterable[str]) -> list[Connection]:
     """Return the connections for `identities` on `backend`, creating new ones."""
-    return get_router().lookup_connections(backend, identities)
+    found: list[Connection] = get_router().lookup_connections(backend, identities)
+    return found

@@ -64,11 +64,11 @@ def _process_id() -> str:
 def use_multiprocess_dir(path: str) -> None:
     """Write this process's (and its children's) values under `path` from now on."""
     os.environ[MULTIPROC_ENV] = path
-    values.ValueClass = values.MultiProcessValue(_process_id)
+    values.ValueClass = values.MultiProcessValue(_process_id)  # type: ignore[no-untyped-call]
 
 
 if os.environ.get(MULTIPROC_ENV):
-    values.ValueClass = values.MultiProcessValue(_process_id)
+    values.ValueClass = values.MultiProcessValue(_process_id)  # type: ignore[no-untyped-call]
 
 
 RECEIVED = Counter(
@@ -207,8 +207,8 @@ def render(read: Callable[[], AbstractContextManager[Connection]]) -> bytes:
     """Return one scrape in Prometheus text format: every process's values and the queue."""
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get(MULTIPROC_ENV):
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        registry.register(_ThisProcess())  # type: ignore[arg-type]
-    registry.register(QueueDepthCollector(read))  # type: ignore[arg-type]
+        registry.register(_ThisProcess())
+    registry.register(QueueDepthCollector(read))
     return generate_latest(registry)

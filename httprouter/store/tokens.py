@@ -36,7 +36,7 @@ def load_signing_key(engine: Engine, configured: str | None) -> bytes:
             found = conn.execute(
                 select(router_meta.c.value).where(router_meta.c.key == _META_KEY)
             ).scalar_one()
-    return found.encode("utf-8")
+    return str(found).encode("utf-8")
 
 
 def message_token(key: bytes, message_id: int, purpose: str = "dlr") -> str:

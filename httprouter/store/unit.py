@@ -178,8 +178,8 @@ class Store:
         row = {**values, "created_at": clock.now()}
         created = conn.execute(_CREATE[table.name][conn.dialect.name], row).scalar()
         if created is not None:
-            unit.cache[key] = created  # ours only once committed
-            return created
+            unit.cache[key] = int(created)  # ours only once committed
+            return int(created)
         found: int = conn.execute(find, values).scalar_one()
         self._ids[key] = found
         return found

@@ -138,7 +138,7 @@ def lock_seconds(failed_logins: int) -> int:
     """Seconds an account stays locked after its `failed_logins`-th failure in a row."""
     if failed_logins < FREE_ATTEMPTS:
         return 0
-    return min(LOCK_SECONDS * 2 ** (failed_logins - FREE_ATTEMPTS), MAX_LOCK_SECONDS)
+    return int(min(LOCK_SECONDS * 2 ** (failed_logins - FREE_ATTEMPTS), MAX_LOCK_SECONDS))
 
 
 def authenticate(

@@ -22,7 +22,8 @@ def get_router() -> Router:
     """The Router of the current app."""
     from flask import current_app
 
-    return current_app.extensions["httprouter"]
+    router: Router = current_app.extensions["httprouter"]
+    return router
 
 
 def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -29,7 +29,7 @@ __all__ = [
 
 def request_params() -> dict[str, Any]:
     """Merge the query string with a form or JSON-object body (the body wins)."""
-    cached = g.get("_params")
+    cached: dict[str, Any] | None = g.get("_params")
     if cached is not None:
         return cached
     try:
