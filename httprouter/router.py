@@ -17,8 +17,6 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection as DBConnection
 from sqlalchemy import Engine, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from . import clock
 from .apps import AppBase, run_incoming, run_outgoing
@@ -28,7 +26,7 @@ from .domain.statuses import CANCELLED, HANDLED, INCOMING, OUTGOING, PROCESSING,
 from .errors import StorageUnavailable, ValidationError
 from .logsetup import log_context
 from .store import metrics
-from .store.engine import translate_errors
+from .store.engine import DIALECTS, insert_or_skip, translate_errors
 from .store.history import history_row
 from .store.rows import message_json, select_messages
 from .store.schema import backends, connections, messages, status_changes
@@ -48,10 +46,7 @@ _INSERT_MESSAGE = insert(messages).returning(messages.c.id)
 
 def _insert_or_skip(table: Any) -> dict[str, Any]:
     """Per dialect: INSERT … ON CONFLICT DO NOTHING RETURNING id (no row when it conflicted)."""
-    return {
-        "postgresql": pg_insert(table).on_conflict_do_nothing().returning(table.c.id),
-        "sqlite": sqlite_insert(table).on_conflict_do_nothing().returning(table.c.id),
-    }
+    return {name: insert_or_skip(table, name).returning(table.c.id) for name in DIALECTS}
 
 
 # The inbound row: a repeat of (backend, gateway id) inserts nothing and returns no id.

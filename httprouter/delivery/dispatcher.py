@@ -32,8 +32,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from .. import clock
@@ -41,6 +39,7 @@ from ..domain.statuses import ERRORED, FAILED, OUTGOING, QUEUED, SENT
 from ..errors import HttpRouterError
 from ..gateways.base import GatewayEngine, OutboundMessage, Outcome, PreparedRequest, SendResult
 from ..store import metrics
+from ..store.engine import insert_or_skip
 from ..store.history import Change, change_statuses
 from ..store.rows import select_messages
 from ..store.schema import backends, delivery_attempts, messages, send_slots
@@ -511,8 +510,8 @@ class Dispatcher:
         interval = timedelta(seconds=1 / (backend.rate_limit or 1))
         now = clock.now()
         with self.engine.begin() as conn:
-            stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(send_slots)
-            conn.execute(stmt.values(backend=backend.name, next_at=now).on_conflict_do_nothing())
+            stmt = insert_or_skip(send_slots, conn.dialect.name)
+            conn.execute(stmt.values(backend=backend.name, next_at=now))
             query = select(send_slots.c.next_at).where(send_slots.c.backend == backend.name)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update()

@@ -9,11 +9,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
@@ -37,6 +38,23 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     """Tell whether an engine or URL is SQLite."""
     url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
     return make_url(url).get_backend_name() == "sqlite"
+
+
+# The dialects httprouter runs on, each with its INSERT that takes ON CONFLICT.
+_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+DIALECTS = tuple(_INSERTS)
+
+
+def insert_or_skip(table: Table, dialect: str) -> Any:
+    """Return `INSERT … ON CONFLICT DO NOTHING` into `table` for `dialect` (one of DIALECTS).
+
+    A row that would break a unique constraint is skipped instead of raising (with RETURNING, no
+    row comes back). Pass `conn.dialect.name`, or build one statement per dialect ahead of time.
+    """
+    return _INSERTS[dialect](table).on_conflict_do_nothing()
 
 
 class WriteGate:
