@@ -1,4 +1,4 @@
-"""Reading the message log: filtered, keyset-paged lists and one message with its history.
+"""Reading the message log: filtered, keyset-paged lists.
 
 Pages go newest first by id, continuing below `before_id` (no OFFSET), so every page costs the
 same however deep the reader goes.
@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, union_all
 
-from ..domain.statuses import STATUS_NAMES
-from .rows import iso, message_json, select_messages
-from .schema import backends, connections, delivery_attempts, messages, status_changes
+from .rows import message_json, select_messages
+from .schema import backends, connections, messages
 
 
 @dataclass
@@ -89,64 +88,3 @@ def _newest_per_status(where: list[Any], statuses: list[str], limit: int) -> Any
         for status in statuses
     ]
     return union_all(*(select(page.c.id) for page in pages))
-
-
-def message_detail(conn: Connection, message_id: int) -> dict[str, Any] | None:
-    """Return a message with its history, delivery attempts, responses and parent, or None."""
-    row = conn.execute(select_messages().where(messages.c.id == message_id)).first()
-    if row is None:
-        return None
-    message = message_json(row._mapping)
-    parent = None
-    if row.in_response_to_id is not None:
-        found = conn.execute(
-            select_messages().where(messages.c.id == row.in_response_to_id)
-        ).first()
-        parent = message_json(found._mapping) if found is not None else None
-    responses = conn.execute(
-        select_messages().where(messages.c.in_response_to_id == message_id).order_by(messages.c.id)
-    ).all()
-    history = conn.execute(
-        select(status_changes)
-        .where(status_changes.c.message_id == message_id)
-        .order_by(status_changes.c.id)
-    ).all()
-    attempts = conn.execute(
-        select(delivery_attempts)
-        .where(delivery_attempts.c.message_id == message_id)
-        .order_by(delivery_attempts.c.id)
-    ).all()
-    return {
-        "message": message,
-        "history": [_change_json(h._mapping) for h in history],
-        "attempts": [_attempt_json(a._mapping) for a in attempts],
-        "responses": [message_json(r._mapping) for r in responses],
-        "in_response_to": parent,
-    }
-
-
-def _change_json(row: Any) -> dict[str, Any]:
-    old, new = row["old_status"], row["new_status"]
-    return {
-        "at": iso(row["at"]),
-        "old_status": old,
-        "new_status": new,
-        "status_name": STATUS_NAMES.get(new, new),
-        "changed": old != new,
-        "cause": row["cause"],
-        "detail": row["detail"],
-    }
-
-
-def _attempt_json(row: Any) -> dict[str, Any]:
-    return {
-        "number": row["number"],
-        "worker": row["worker"],
-        "started": iso(row["started_at"]),
-        "finished": iso(row["finished_at"]),
-        "outcome": row["outcome"],
-        "request": row["request"],
-        "response_status": row["response_status"],
-        "response_body": row["response_body"],
-        "error": row["error"],
-    }

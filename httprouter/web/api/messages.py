@@ -9,7 +9,9 @@ from flask import Blueprint, Response, jsonify
 
 from ...domain.statuses import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES
 from ...errors import NotFoundError, ValidationError
-from ...store.log import LogFilter, list_messages, message_detail
+from ...store.detail import MessageDetail, message_detail
+from ...store.log import LogFilter, list_messages
+from ...store.rows import iso, message_json
 from .. import get_router, route
 from ..params import authorize, int_param, request_params, text_param
 
@@ -51,7 +53,45 @@ def message_view(message_id: int) -> Response:
         detail = message_detail(conn, message_id)
     if detail is None:
         raise NotFoundError(f"no message with id {message_id}", field="message_id")
-    return jsonify(detail)
+    return jsonify(_detail_json(detail))
+
+
+def _detail_json(detail: MessageDetail) -> dict[str, Any]:
+    parent = detail.parent
+    return {
+        "message": message_json(detail.message._mapping),
+        "history": [_change_json(h._mapping) for h in detail.history],
+        "attempts": [_attempt_json(a._mapping) for a in detail.attempts],
+        "responses": [message_json(r._mapping) for r in detail.replies],
+        "in_response_to": message_json(parent._mapping) if parent is not None else None,
+    }
+
+
+def _change_json(row: Any) -> dict[str, Any]:
+    old, new = row["old_status"], row["new_status"]
+    return {
+        "at": iso(row["at"]),
+        "old_status": old,
+        "new_status": new,
+        "status_name": STATUS_NAMES.get(new, new),
+        "changed": old != new,
+        "cause": row["cause"],
+        "detail": row["detail"],
+    }
+
+
+def _attempt_json(row: Any) -> dict[str, Any]:
+    return {
+        "number": row["number"],
+        "worker": row["worker"],
+        "started": iso(row["started_at"]),
+        "finished": iso(row["finished_at"]),
+        "outcome": row["outcome"],
+        "request": row["request"],
+        "response_status": row["response_status"],
+        "response_body": row["response_body"],
+        "error": row["error"],
+    }
 
 
 def _direction(params: dict[str, Any]) -> str | None:
