@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import insert
@@ -54,3 +55,93 @@ def test_detail_lists_attempts_and_history_in_the_order_they_happened(client, co
     assert causes == ["created", "queued", "push", "resend"]
     history = page[page.index('id="history"') :]
     assert [c for c in re.findall(r"<td>(\w+)</td>", history) if c in causes] == causes
+
+
+def api_ids(client, **params):
+    answer = client.get("/router/messages", query_string=params)
+    assert answer.status_code == 200, answer.get_json()
+    return [m["id"] for m in answer.get_json()["messages"]]
+
+
+def console_ids(console, **params):
+    answer = console.get("/router/console", query_string=params)
+    assert answer.status_code == 200, answer.text
+    return [int(i) for i in re.findall(r'<tr data-id="(\d+)"', answer.text)]
+
+
+@pytest.fixture
+def traffic(client, router):
+    """Inbound messages on backends spelled two ways, their echo replies, a failed message."""
+    for backend, sender, text in [
+        ("modem", "+15550001", "Hello clinic"),
+        ("Modem", "+15550002", "hello again 100%"),
+        ("kannel", "+15550001", "other"),
+    ]:
+        client.get(
+            "/router/receive", query_string={"backend": backend, "sender": sender, "message": text}
+        )
+    [failed] = router.send("to fail", [("kannel", "+15550003")])
+    with router.engine.begin() as conn:
+        change_status(conn, failed.id, FAILED, "push")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"direction": "I"},
+        {"direction": "outgoing"},
+        {"status": "Q"},
+        {"status": "queued,F"},
+        {"status": "H,Q", "direction": "I"},
+        {"backend": "MODEM"},
+        {"backend": "modem", "status": "Q"},
+        {"contact": "+15550001"},
+        {"q": "HELLO"},
+        {"q": "100%"},
+        {"q": "_"},
+        {"since": "2000-01-01T00:00:00Z", "until": "2999-01-01T00:00:00+02:00"},
+        {"until": "2000-01-01T00:00:00Z"},
+        {"limit": "3"},
+    ],
+    ids=lambda p: "&".join(f"{k}={v}" for k, v in p.items()) or "all",
+)
+def test_the_same_filter_gives_the_same_rows(client, console, traffic, params):
+    assert api_ids(client, **params) == console_ids(console, **params)
+
+
+def test_the_same_pages_walked_either_way(client, console, router):
+    router.send("m", [("modem", f"+1555{i:04d}") for i in range(7)])
+    api, before = [], None
+    while True:
+        body = client.get(
+            "/router/messages",
+            query_string={"limit": 3, "status": "Q,F"} | ({"before_id": before} if before else {}),
+        ).get_json()
+        api.append([m["id"] for m in body["messages"]])
+        before = body["next_before_id"]
+        if before is None:
+            break
+    pages = [console_ids(console, limit=3, status="Q,F")]
+    while len(pages[-1]) == 3:
+        pages.append(console_ids(console, limit=3, status="Q,F", before=pages[-1][-1]))
+    assert api == pages == [[7, 6, 5], [4, 3, 2], [1]]
+    assert console_ids(console, limit=3, status="Q,F", after=4) == [7, 6, 5]
+
+
+def test_contact_is_exact_in_the_api_and_part_of_a_number_in_the_console(client, console, traffic):
+    assert console_ids(console, contact="0001") == api_ids(client, contact="+15550001")
+    assert api_ids(client, contact="0001") == []
+
+
+def test_a_to_date_includes_that_day_in_the_console_and_is_its_midnight_in_the_api(
+    client, console, router
+):
+    clock.pin(lambda: datetime(2024, 5, 31, 13, 0, tzinfo=UTC))
+    try:
+        router.send("on the 31st", [("modem", "+15550001")])
+    finally:
+        clock.pin(None)
+    assert console_ids(console, until="2024-05-31") == [1]
+    assert api_ids(client, until="2024-05-31") == []
+    assert api_ids(client, until="2024-06-01") == console_ids(console, until="2024-05-31")

@@ -9,8 +9,7 @@ from flask import render_template
 
 from ... import clock
 from ...domain.statuses import FAILED
-from ...store.rows import select_messages
-from ...store.schema import messages as m
+from ...store.log import LogFilter, log_page
 from .. import get_router, route
 from . import console_blueprint
 from .stats import (
@@ -37,12 +36,7 @@ def queues() -> str:
     with get_router().read() as conn:
         counts = counts_by_backend(conn, now - timedelta(hours=HOURS))
         oldest = oldest_waiting(conn)
-        failed = conn.execute(
-            select_messages()
-            .where(m.c.status == FAILED)
-            .order_by(m.c.id.desc())
-            .limit(FAILED_SHOWN)
-        ).all()
+        failed = log_page(conn, LogFilter(statuses=[FAILED], limit=FAILED_SHOWN)).rows
         traffic = hourly_traffic(conn, now)
     bars, top = chart_bars(traffic)
     totals = {s: sum(row.get(s, 0) for row in counts.values()) for s in STATUS_ORDER}
