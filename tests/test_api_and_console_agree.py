@@ -145,3 +145,30 @@ def test_a_to_date_includes_that_day_in_the_console_and_is_its_midnight_in_the_a
     assert console_ids(console, until="2024-05-31") == [1]
     assert api_ids(client, until="2024-05-31") == []
     assert api_ids(client, until="2024-06-01") == console_ids(console, until="2024-05-31")
+
+
+def test_status_json_the_queues_page_and_metrics_count_alike(client, console, router):
+    router.receive("ping", ("console", "+15550001"))  # H, and its reply Q
+    sent = router.send("hi", [("modem", "+15550002"), ("modem", "+15550003"), ("modem", "+1")])
+    with router.engine.begin() as conn:
+        change_status(conn, sent[0].id, FAILED, "push")
+        change_status(conn, sent[1].id, "E", "push")
+    expected = {"console": {"H": 1, "Q": 1}, "modem": {"E": 1, "F": 1, "Q": 1}}
+
+    status = client.get("/router/status?format=json").get_json()
+    assert status["backends"] == expected
+    assert status["totals"] == {"H": 1, "Q": 2, "E": 1, "F": 1}
+    page = console.get("/router/console/queues").text
+    shown = re.findall(r'href="/router/console\?backend=(\w+)&amp;status=(\w)">(\d+)</a>', page)
+    assert {(b, s): int(n) for b, s, n in shown} == {
+        (b, s): n for b, row in expected.items() for s, n in row.items()
+    }
+    metrics = client.get("/metrics").get_data(as_text=True)
+    depth = dict(
+        re.findall(r'httprouter_queue_depth\{(backend="\w+",status="\w+")\} (\S+)', metrics)
+    )
+    assert {k: float(v) for k, v in depth.items() if float(v)} == {
+        'backend="console",status="queued"': 1.0,
+        'backend="modem",status="errored"': 1.0,
+        'backend="modem",status="queued"': 1.0,
+    }
