@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import flash, g, redirect, render_template, request
-from sqlalchemy import Connection
 from werkzeug.wrappers import Response
 
+from ...delivery.resend import resend as resend_messages
 from ...domain.statuses import OUTGOING, STATUS_NAMES
 from ...errors import NotFoundError
 from ...redact import redact_text
 from ...store.detail import message_detail
-from ...store.engine import translate_errors
-from ...store.history import requeue
-from ...store.rows import select_messages
-from ...store.schema import messages as m
 from .. import get_router, route
 from . import console_blueprint
 from .security import safe_next
 
 bp = console_blueprint("console_detail")
-
-
-def _message(conn: Connection, message_id: int) -> Any:
-    row = conn.execute(select_messages().where(m.c.id == message_id)).first()
-    if row is None:
-        raise NotFoundError(f"no message with id {message_id}", field="id")
-    return row
 
 
 @route(bp, "/messages/<int:message_id>")
@@ -55,12 +42,10 @@ def message(message_id: int) -> str:
 
 @route(bp, "/messages/<int:message_id>/resend", methods=["POST"])
 def resend(message_id: int) -> Response:
-    router = get_router()
-    with router.read() as conn:
-        backend = _message(conn, message_id).backend
-    push = get_router().gateways.pushes(backend)
-    with translate_errors(), router.engine.begin() as conn:
-        result = requeue(conn, message_id, push=push, detail={"by": g.console_user.username})
+    try:
+        [result] = resend_messages(get_router(), [message_id], by=g.console_user.username)
+    except NotFoundError:
+        raise NotFoundError(f"no message with id {message_id}", field="id") from None
     if result.changed:
         flash(f"Message {message_id} is queued again.", "ok")
     else:
