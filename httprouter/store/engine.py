@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -55,6 +55,13 @@ def insert_or_skip(table: Table, dialect: str) -> Any:
     row comes back). Pass `conn.dialect.name`, or build one statement per dialect ahead of time.
     """
     return _INSERTS[dialect](table).on_conflict_do_nothing()
+
+
+def notify(engine: Engine, channel: str) -> None:
+    """Send PostgreSQL's NOTIFY on `channel` (with no payload) in a transaction of its own."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+        conn.commit()
 
 
 class WriteGate:

@@ -1,12 +1,12 @@
-"""The JSON form of a message, and the query that reads messages with their backend and contact."""
+"""The JSON form of a message, and the queries that read messages with their backend and contact."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Row, Select, select
 
 from ..domain.statuses import STATUS_NAMES
 from .schema import backends, connections, messages
@@ -27,6 +27,23 @@ def select_messages() -> Select[Any]:
         .join(connections, connections.c.id == messages.c.connection_id)
         .join(backends, backends.c.id == messages.c.backend_id)
     )
+
+
+def read_messages(conn: Connection, ids: Iterable[int]) -> list[Row[Any]]:
+    """Return the messages with these ids (as `select_messages` reads them), in the ids' order;
+    an unknown id is left out."""
+    wanted = list(ids)
+    rows = {row.id: row for row in conn.execute(select_messages().where(messages.c.id.in_(wanted)))}
+    return [rows[i] for i in wanted if i in rows]
+
+
+def backend_of(conn: Connection, message_id: int) -> str | None:
+    """Return the name of the backend of the message `message_id` (None: no such message)."""
+    return conn.execute(
+        select(backends.c.name)
+        .join(messages, messages.c.backend_id == backends.c.id)
+        .where(messages.c.id == message_id)
+    ).scalar()
 
 
 def iso(value: datetime | None) -> str | None:

@@ -7,8 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ...errors import TooLongError, ValidationError
-from ...store.rows import message_json, select_messages
-from ...store.schema import messages
+from ...store.rows import message_json, read_messages
 from .. import get_router, route
 from ..params import authorize, int_param, request_params, required_text
 
@@ -27,11 +26,11 @@ def send() -> Response:
     priority = int_param(params, "priority", default=0, minimum=-1000, maximum=1000)
     router = get_router()
     sent = router.send(text, [(backend, to) for to in recipients], priority=priority or 0)
-    ids = [msg.id for msg in sent]
     with router.read() as conn:
-        rows = conn.execute(select_messages().where(messages.c.id.in_(ids))).all()
-    by_id = {row.id: message_json(row._mapping) for row in rows}
-    response = jsonify(messages=[by_id[i] for i in ids], status="Messages created.")
+        rows = read_messages(conn, [msg.id for msg in sent if msg.id is not None])
+    response = jsonify(
+        messages=[message_json(row._mapping) for row in rows], status="Messages created."
+    )
     response.status_code = 201
     return response
 
