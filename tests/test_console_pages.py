@@ -189,7 +189,7 @@ def test_queues_dashboard_counts_ages_failures_and_chart(console, router):
 
 
 def test_first_id_since_finds_the_boundary_without_an_index(router):
-    from httprouter.web.console.stats import first_id_since
+    from httprouter.store.traffic import first_id_since
 
     start = datetime(2024, 5, 1, tzinfo=UTC)
     for i in range(7):

@@ -15,10 +15,10 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from ..store.engine import is_sqlite
+from ..store.engine import is_sqlite, notify
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,8 @@ SQLITE_CHECK_SECONDS = 0.1
 
 def notify_push(engine: Engine) -> None:
     """Tell every listening dispatcher that push messages were committed (PostgreSQL only)."""
-    if is_sqlite(engine):
-        return
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-        conn.commit()
+    if not is_sqlite(engine):
+        notify(engine, CHANNEL)
 
 
 def install_notifier(router: Any) -> None:

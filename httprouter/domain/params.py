@@ -6,9 +6,11 @@ No Flask here: the web layer and the gateway engines read their parameters with 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import ValidationError
+from .statuses import INCOMING, OUTGOING, STATUS_LETTERS, STATUS_NAMES
 
 
 def text_param(params: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -68,3 +70,68 @@ def is_truthy(value: Any) -> bool:
     if value is None or value is False:
         return False
     return str(value).strip().lower() not in ("", "0", "false")
+
+
+DIRECTIONS = {"i": INCOMING, "in": INCOMING, "incoming": INCOMING, "inbound": INCOMING}
+DIRECTIONS |= {"o": OUTGOING, "out": OUTGOING, "outgoing": OUTGOING, "outbound": OUTGOING}
+
+
+def direction_param(params: Mapping[str, Any], name: str = "direction") -> str | None:
+    """Return a direction letter (I or O; also in, out, incoming, outbound...), any case."""
+    value = (text_param(params, name) or "").strip()
+    if not value:
+        return None
+    found = DIRECTIONS.get(value.lower())
+    if found is None:
+        raise ValidationError(f"{name} must be I or O", field=name)
+    return found
+
+
+def statuses_param(params: Mapping[str, Any], name: str = "status") -> list[str]:
+    """Return the status letters of a comma-separated list of letters or names, any case."""
+    letters = []
+    for part in (text_param(params, name) or "").split(","):
+        word = part.strip()
+        if not word:
+            continue
+        letter = word.upper() if word.upper() in STATUS_NAMES else STATUS_LETTERS.get(word.lower())
+        if letter is None:
+            raise ValidationError(
+                f"unknown {name} {word[:20]!r}: use {', '.join(STATUS_NAMES)} or their names",
+                field=name,
+            )
+        letters.append(letter)
+    return letters
+
+
+def time_param(
+    params: Mapping[str, Any], name: str, *, through_the_day: bool = False
+) -> datetime | None:
+    """Return an ISO 8601 date or time (`2024-05-01`, `2024-05-01T13:45:00+02:00`); UTC unless
+    it says. A date alone is its midnight; with `through_the_day`, the next midnight, so that an
+    `until` date includes that whole day (what a person means by "to 31 May")."""
+    text = (text_param(params, name) or "").strip()
+    if not text:
+        return None
+    if "T" in text and " " in text:  # a "+hh:mm" offset whose "+" a query string made a space
+        text = text.replace(" ", "+")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(
+            f"{name} must be an ISO 8601 date or time, like 2024-05-01 or 2024-05-01T13:45",
+            field=name,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if through_the_day and _is_date(text):
+        moment += timedelta(days=1)
+    return moment
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -9,11 +9,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 
@@ -37,6 +38,30 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     """Tell whether an engine or URL is SQLite."""
     url = engine_or_url if isinstance(engine_or_url, str) else str(engine_or_url.url)
     return make_url(url).get_backend_name() == "sqlite"
+
+
+# The dialects httprouter runs on, each with its INSERT that takes ON CONFLICT.
+_INSERTS: dict[str, Callable[[Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+DIALECTS = tuple(_INSERTS)
+
+
+def insert_or_skip(table: Table, dialect: str) -> Any:
+    """Return `INSERT … ON CONFLICT DO NOTHING` into `table` for `dialect` (one of DIALECTS).
+
+    A row that would break a unique constraint is skipped instead of raising (with RETURNING, no
+    row comes back). Pass `conn.dialect.name`, or build one statement per dialect ahead of time.
+    """
+    return _INSERTS[dialect](table).on_conflict_do_nothing()
+
+
+def notify(engine: Engine, channel: str) -> None:
+    """Send PostgreSQL's NOTIFY on `channel` (with no payload) in a transaction of its own."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+        conn.commit()
 
 
 class WriteGate:
@@ -221,18 +246,3 @@ def translate_errors() -> Iterator[None]:
             log.warning("database unavailable: %s", type(exc.orig).__name__ if exc.orig else exc)
             raise StorageUnavailable("database unavailable, try again later") from exc
         raise
-
-
-def insert_or_skip(table: Any, *, returning: bool = True) -> dict[str, Any]:
-    """Per dialect: INSERT … ON CONFLICT DO NOTHING, with RETURNING id unless told otherwise
-    (no row comes back when it conflicted)."""
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    statements = {
-        "postgresql": pg_insert(table).on_conflict_do_nothing(),
-        "sqlite": sqlite_insert(table).on_conflict_do_nothing(),
-    }
-    if returning:
-        return {name: stmt.returning(table.c.id) for name, stmt in statements.items()}
-    return dict(statements)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -20,6 +21,7 @@ from .. import clock
 from ..domain.statuses import (
     ERRORED,
     FAILED,
+    OUTGOING,
     QUEUED,
     can_move,
 )
@@ -232,3 +234,32 @@ def requeue(
             "lease_expires_at": None,
         },
     )
+
+
+def resendable_ids(
+    conn: Connection,
+    statuses: Sequence[str],
+    *,
+    backend: str | None = None,
+    since: datetime | None = None,
+    after_id: int = 0,
+    limit: int,
+) -> list[int]:
+    """Return the ids of outbound messages in `statuses` (on `backend`, its exact name; created
+    at or after `since`) above `after_id`, the first `limit` of them in id order."""
+    query = (
+        select(messages.c.id)
+        .where(
+            messages.c.direction == OUTGOING,
+            messages.c.status.in_(statuses),
+            messages.c.id > after_id,
+        )
+        .order_by(messages.c.id)
+        .limit(limit)
+    )
+    if backend is not None:
+        ids = conn.execute(select(backends.c.id).where(backends.c.name == backend)).scalars()
+        query = query.where(messages.c.backend_id.in_(list(ids)))
+    if since is not None:
+        query = query.where(messages.c.created_at >= since)
+    return list(conn.execute(query).scalars())

@@ -1,11 +1,12 @@
-"""The query that reads messages with their backend and contact, and its rows as domain objects."""
+"""The queries that read messages with their backend and contact, and their rows as domain
+objects."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Row, Select, select
 
 from ..domain.messages import StoredMessage, iso
 from .schema import backends, connections, messages
@@ -49,9 +50,34 @@ def stored_message(row: Mapping[Any, Any]) -> StoredMessage:
     )
 
 
+def read_messages(conn: Connection, ids: Iterable[int]) -> list[Row[Any]]:
+    """Return the messages with these ids (as `select_messages` reads them), in the ids' order;
+    an unknown id is left out."""
+    wanted = list(ids)
+    rows = {row.id: row for row in conn.execute(select_messages().where(messages.c.id.in_(wanted)))}
+    return [rows[i] for i in wanted if i in rows]
+
+
+def backend_of(conn: Connection, message_id: int) -> str | None:
+    """Return the name of the backend of the message `message_id` (None: no such message)."""
+    return conn.execute(
+        select(backends.c.name)
+        .join(messages, messages.c.backend_id == backends.c.id)
+        .where(messages.c.id == message_id)
+    ).scalar()
+
+
 def message_json(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A message row as JSON (see `StoredMessage.to_json`)."""
     return stored_message(row).to_json()
 
 
-__all__ = ["MESSAGE_COLUMNS", "iso", "message_json", "select_messages", "stored_message"]
+__all__ = [
+    "MESSAGE_COLUMNS",
+    "backend_of",
+    "iso",
+    "message_json",
+    "read_messages",
+    "select_messages",
+    "stored_message",
+]

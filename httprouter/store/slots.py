@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select, update
 
 from .. import clock
-from .engine import insert_or_skip
+from .engine import DIALECTS, insert_or_skip
 from .schema import send_slots
 
-_CREATE = insert_or_skip(send_slots, returning=False)
+_CREATE = {dialect: insert_or_skip(send_slots, dialect) for dialect in DIALECTS}
 
 
 def next_slot(engine: Engine, backend: str, rate_limit: float) -> datetime:

@@ -12,9 +12,8 @@ import hmac
 import secrets
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .engine import insert_or_skip
 from .schema import router_meta
 
 _META_KEY = "secret_key"
@@ -29,10 +28,8 @@ def load_signing_key(engine: Engine, configured: str | None) -> bytes:
             select(router_meta.c.value).where(router_meta.c.key == _META_KEY)
         ).scalar()
         if found is None:
-            stmt = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(router_meta)
-            conn.execute(
-                stmt.values(key=_META_KEY, value=secrets.token_urlsafe(48)).on_conflict_do_nothing()
-            )
+            stmt = insert_or_skip(router_meta, conn.dialect.name)
+            conn.execute(stmt.values(key=_META_KEY, value=secrets.token_urlsafe(48)))
             found = conn.execute(
                 select(router_meta.c.value).where(router_meta.c.key == _META_KEY)
             ).scalar_one()

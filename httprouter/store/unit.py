@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from .. import clock
 from ..domain.messages import StoredMessage
 from ..domain.statuses import INCOMING
-from .engine import insert_or_skip, translate_errors
+from .engine import DIALECTS, insert_or_skip, translate_errors
 from .history import history_row
 from .rows import select_messages, stored_message
 from .schema import backends, connections, messages, status_changes
@@ -35,7 +35,7 @@ ID_CACHE_LIMIT = 100_000  # backend and connection ids kept in memory
 
 _INSERT_MESSAGE = insert(messages).returning(messages.c.id)
 # The inbound row: a repeat of (backend, gateway id) inserts nothing and returns no id.
-_INSERT_INBOUND = insert_or_skip(messages)
+_INSERT_INBOUND = {d: insert_or_skip(messages, d).returning(messages.c.id) for d in DIALECTS}
 _SET_ERRORS = (
     update(messages)
     .where(messages.c.id == bindparam("message_id"))
@@ -48,7 +48,10 @@ _FIND_CONNECTION = select(connections.c.id).where(
     connections.c.backend_id == bindparam("backend_id"),
     connections.c.identity == bindparam("identity"),
 )
-_CREATE = {table.name: insert_or_skip(table) for table in (backends, connections)}
+_CREATE = {
+    table.name: {d: insert_or_skip(table, d).returning(table.c.id) for d in DIALECTS}
+    for table in (backends, connections)
+}
 _FIND_INBOUND = select_messages().where(
     messages.c.backend_id == bindparam("backend_id"),
     messages.c.external_id == bindparam("external_id"),

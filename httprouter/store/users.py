@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import clock
 from ..errors import ConflictError, NotFoundError, ValidationError
+from .engine import insert_or_skip
 from .schema import console_users
 
 log = logging.getLogger(__name__)
@@ -178,12 +179,14 @@ def authenticate(
 
 
 def _sync_declared(conn: Connection, name: str, password_hash: str) -> None:
+    # Skipped when the row exists, or when a concurrent first login has just written it.
+    stmt = insert_or_skip(console_users, conn.dialect.name)
+    if conn.execute(stmt.values(username=name, password_hash=password_hash)).rowcount:
+        return
     found = conn.execute(
         select(console_users.c.password_hash).where(console_users.c.username == name)
-    ).first()
-    if found is None:
-        conn.execute(insert(console_users).values(username=name, password_hash=password_hash))
-    elif found.password_hash != password_hash:
+    ).one()
+    if found.password_hash != password_hash:
         conn.execute(
             update(console_users)
             .where(console_users.c.username == name)

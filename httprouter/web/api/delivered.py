@@ -14,14 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
 
 from ...domain.statuses import STATUS_NAMES
 from ...errors import HttpRouterError, ValidationError
 from ...gateways.legacy import parse_status
 from ...store.engine import translate_errors
 from ...store.reports import Report, ReportOutcome, apply_report, apply_reports
-from ...store.schema import backends, messages
+from ...store.rows import backend_of
 from ...store.tokens import verify_token
 from .. import get_router, route
 from ..params import authorize, int_param, request_params
@@ -42,11 +41,7 @@ def delivered() -> Response:
     router = get_router()
     if not _token_ok(params.get("token"), message_id):
         with router.read() as conn:
-            backend = conn.execute(
-                select(backends.c.name)
-                .join(messages, messages.c.backend_id == backends.c.id)
-                .where(messages.c.id == message_id)
-            ).scalar()
+            backend = backend_of(conn, message_id)
         authorize(params, backend)
     with translate_errors(), router.engine.begin() as conn:
         outcome = apply_report(conn, message_id, reported, params)

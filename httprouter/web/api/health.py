@@ -10,11 +10,11 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
-from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...errors import StorageUnavailable
 from ...migrations import HEAD_REVISION
+from ...store.schema import schema_revision
 from .. import get_router, route
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def readyz() -> Response:
     checks: dict[str, Any] = {}
     try:
         with router.read() as conn:
-            current = _current_revision(conn)
+            current = schema_revision(conn)
         checks["database"] = "ok"
     except (SQLAlchemyError, StorageUnavailable) as exc:
         log.warning("not ready: database unavailable (%s)", type(exc).__name__)
@@ -50,10 +50,3 @@ def readyz() -> Response:
         response.status_code = 503
         response.headers["Retry-After"] = "5"
     return response
-
-
-def _current_revision(conn: Connection) -> str | None:
-    """The revision the database is at (None when it was never migrated), read without alembic."""
-    if not inspect(conn).has_table("alembic_version"):
-        return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ...domain.statuses import STATUS_NAMES
-from ...store.counts import pending_count, status_counts
+from ...store.counts import pending_count, status_counts, totals
 from .. import get_router, route
 from ..params import authorize, request_params
 
@@ -38,15 +38,12 @@ def status() -> Response:
     state = "OK" if pending == 0 else "ERROR"
     if not as_json:
         return Response(f"STATUS: {state}\nPENDING: {pending}\n", mimetype="text/plain")
-    totals: dict[str, int] = {}
-    for per_status in counts.values():
-        for letter, count in per_status.items():
-            totals[letter] = totals.get(letter, 0) + count
+    summed = totals(counts)
     return jsonify(
         status=state,
         pending=pending,
         pending_minutes=minutes,
         backends=counts,
-        totals=totals,
-        status_names={letter: STATUS_NAMES[letter] for letter in totals if letter in STATUS_NAMES},
+        totals=summed,
+        status_names={letter: STATUS_NAMES[letter] for letter in summed if letter in STATUS_NAMES},
     )

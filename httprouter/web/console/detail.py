@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import flash, g, redirect, render_template, request
-from sqlalchemy import Connection, select
 from werkzeug.wrappers import Response
 
+from ...delivery.resend import resend as resend_messages
 from ...domain.statuses import OUTGOING, STATUS_NAMES
 from ...errors import NotFoundError
 from ...redact import redact_text
-from ...store.engine import translate_errors
-from ...store.history import requeue
-from ...store.rows import select_messages
-from ...store.schema import delivery_attempts, status_changes
-from ...store.schema import messages as m
+from ...store.detail import message_detail
 from .. import get_router, route
 from . import console_blueprint
 from .security import safe_next
@@ -23,61 +17,35 @@ from .security import safe_next
 bp = console_blueprint("console_detail")
 
 
-def _message(conn: Connection, message_id: int) -> Any:
-    row = conn.execute(select_messages().where(m.c.id == message_id)).first()
-    if row is None:
-        raise NotFoundError(f"no message with id {message_id}", field="id")
-    return row
-
-
-def _attempts(conn: Connection, message_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(delivery_attempts)
-        .where(delivery_attempts.c.message_id == message_id)
-        .order_by(delivery_attempts.c.number, delivery_attempts.c.id)
-    ).all()
-    # The dispatcher stores requests redacted already; redact again in case a secret slipped in.
-    return [
-        {**row._asdict(), "request": redact_text(row.request) if row.request else None}
-        for row in rows
-    ]
-
-
 @route(bp, "/messages/<int:message_id>")
 def message(message_id: int) -> str:
     with get_router().read() as conn:
-        row = _message(conn, message_id)
-        history = conn.execute(
-            select(status_changes)
-            .where(status_changes.c.message_id == message_id)
-            .order_by(status_changes.c.at, status_changes.c.id)
-        ).all()
-        parent = None
-        if row.in_response_to_id is not None:
-            parent = conn.execute(select_messages().where(m.c.id == row.in_response_to_id)).first()
-        replies = conn.execute(
-            select_messages().where(m.c.in_response_to_id == message_id).order_by(m.c.id)
-        ).all()
-        attempts = _attempts(conn, message_id)
+        detail = message_detail(conn, message_id)
+    if detail is None:
+        raise NotFoundError(f"no message with id {message_id}", field="id")
+    row = detail.message
+    # The dispatcher stores requests redacted already; redact again in case a secret slipped in.
+    attempts = [
+        {**a._asdict(), "request": redact_text(a.request) if a.request else None}
+        for a in detail.attempts
+    ]
     return render_template(
         "console/detail.html",
         message=row,
-        history=history,
+        history=detail.history,
         attempts=attempts,
-        parent=parent,
-        replies=replies,
+        parent=detail.parent,
+        replies=detail.replies,
         can_resend=row.direction == OUTGOING and row.status in ("E", "F"),
     )
 
 
 @route(bp, "/messages/<int:message_id>/resend", methods=["POST"])
 def resend(message_id: int) -> Response:
-    router = get_router()
-    with router.read() as conn:
-        backend = _message(conn, message_id).backend
-    push = get_router().gateways.pushes(backend)
-    with translate_errors(), router.engine.begin() as conn:
-        result = requeue(conn, message_id, push=push, detail={"by": g.console_user.username})
+    try:
+        [result] = resend_messages(get_router(), [message_id], by=g.console_user.username)
+    except NotFoundError:
+        raise NotFoundError(f"no message with id {message_id}", field="id") from None
     if result.changed:
         flash(f"Message {message_id} is queued again.", "ok")
     else:

@@ -7,13 +7,12 @@ so an operator can leave it open.
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlalchemy import select
 
 from ...domain.statuses import STATUS_NAMES
-from ...store.schema import backends
+from ...store.log import backend_names, log_page
 from .. import get_router, route
 from . import console_blueprint
-from .logquery import log_page, parse_filters
+from .filters import parse_filters
 
 bp = console_blueprint("console_log")
 
@@ -23,17 +22,16 @@ REFRESH_SECONDS = 5
 @route(bp, "")
 def index() -> str:
     filters = parse_filters(request.args)
-    router = get_router()
-    with router.read() as conn:
-        page = log_page(conn, filters)
+    with get_router().read() as conn:
+        page = log_page(conn, filters.wanted)
         if request.args.get("partial"):
             return render_template("console/_log_rows.html", page=page, filters=filters)
-        backend_names = conn.execute(select(backends.c.name).order_by(backends.c.name)).scalars()
-        return render_template(
-            "console/log.html",
-            page=page,
-            filters=filters,
-            backend_names=list(backend_names),
-            statuses=STATUS_NAMES,
-            refresh_seconds=REFRESH_SECONDS,
-        )
+        names = backend_names(conn)
+    return render_template(
+        "console/log.html",
+        page=page,
+        filters=filters,
+        backend_names=names,
+        statuses=STATUS_NAMES,
+        refresh_seconds=REFRESH_SECONDS,
+    )

@@ -9,22 +9,12 @@ from flask import render_template
 
 from ... import clock
 from ...domain.statuses import FAILED
-from ...store.rows import select_messages
-from ...store.schema import messages as m
+from ...store.counts import oldest_waiting, queue_counts, totals
+from ...store.log import LogFilter, log_page
+from ...store.traffic import HOURS, hourly_traffic
 from .. import get_router, route
 from . import console_blueprint
-from .stats import (
-    CHART_BOTTOM,
-    CHART_HEIGHT,
-    CHART_WIDTH,
-    HOURS,
-    STATUS_ORDER,
-    age_text,
-    chart_bars,
-    counts_by_backend,
-    hourly_traffic,
-    oldest_waiting,
-)
+from .stats import CHART_BOTTOM, CHART_HEIGHT, CHART_WIDTH, STATUS_ORDER, age_text, chart_bars
 
 bp = console_blueprint("console_queues")
 
@@ -35,22 +25,18 @@ FAILED_SHOWN = 50
 def queues() -> str:
     now = clock.now()
     with get_router().read() as conn:
-        counts = counts_by_backend(conn, now - timedelta(hours=HOURS))
+        counts = queue_counts(conn, now - timedelta(hours=HOURS))
         oldest = oldest_waiting(conn)
-        failed = conn.execute(
-            select_messages()
-            .where(m.c.status == FAILED)
-            .order_by(m.c.id.desc())
-            .limit(FAILED_SHOWN)
-        ).all()
+        failed = log_page(conn, LogFilter(statuses=[FAILED], limit=FAILED_SHOWN)).rows
         traffic = hourly_traffic(conn, now)
     bars, top = chart_bars(traffic)
-    totals = {s: sum(row.get(s, 0) for row in counts.values()) for s in STATUS_ORDER}
+    summed = totals(counts)
+    per_status = {s: summed.get(s, 0) for s in STATUS_ORDER}
     return render_template(
         "console/queues.html",
         counts=counts,
-        totals=totals,
-        statuses=[s for s in STATUS_ORDER if totals[s]] or ["Q"],
+        totals=per_status,
+        statuses=[s for s in STATUS_ORDER if per_status[s]] or ["Q"],
         oldest={name: (created, age_text(created, now)) for name, created in oldest.items()},
         failed=failed,
         traffic=traffic,

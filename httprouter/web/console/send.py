@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from ...errors import ValidationError
-from ...store.schema import backends
+from ...store.log import backend_names
 from .. import get_router, route
 from . import console_blueprint, form_text
 
@@ -34,11 +33,10 @@ def send() -> Response | str:
     router = get_router()
     if request.method == "GET":
         with router.read() as conn:
-            names = conn.execute(select(backends.c.name).order_by(backends.c.name)).scalars()
-            backend_names = list(names)
+            names = backend_names(conn)
         return render_template(
             "console/send.html",
-            backend_names=backend_names,
+            backend_names=names,
             backend=request.args.get("backend", ""),
             to=request.args.get("to", ""),
             max_length=current_app.config["MAX_MESSAGE_LENGTH"],

@@ -9,17 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import Connection, and_, select
 from werkzeug.wrappers import Response
 
 from ...domain.messages import Connection as Link
 from ...errors import ValidationError
-from ...store.rows import select_messages
-from ...store.schema import backends, connections
-from ...store.schema import messages as m
+from ...store.log import conversation
 from .. import get_router, route
 from . import console_blueprint, form_text
-from .logquery import MAX_FILTER_LENGTH
+from .filters import MAX_FILTER_LENGTH
 
 bp = console_blueprint("console_simulator")
 
@@ -40,24 +37,6 @@ def _who(values: Any) -> tuple[str, str]:
     return backend, sender
 
 
-def thread(conn: Connection, backend: str, identity: str, after: int = 0) -> list[Any]:
-    """Return the last messages to and from `identity` on `backend`, oldest first."""
-    link = conn.execute(
-        select(connections.c.id)
-        .join(backends, backends.c.id == connections.c.backend_id)
-        .where(and_(backends.c.name == backend, connections.c.identity == identity))
-    ).scalar()
-    if link is None:
-        return []
-    rows = conn.execute(
-        select_messages()
-        .where(m.c.connection_id == link, m.c.id > after)
-        .order_by(m.c.id.desc())
-        .limit(THREAD_LENGTH)
-    ).all()
-    return list(reversed(rows))
-
-
 @route(bp, "/simulator", methods=["GET", "POST"])
 def simulator() -> Response | str:
     router = get_router()
@@ -68,7 +47,7 @@ def simulator() -> Response | str:
         return redirect(url_for(".simulator", backend=backend, sender=sender))
     identity = router.normalize_identity(sender)
     with router.read() as conn:
-        rows = thread(conn, backend, identity)
+        rows = conversation(conn, backend, identity, limit=THREAD_LENGTH)
     return render_template(
         "console/simulator.html",
         backend=backend,
@@ -87,5 +66,6 @@ def simulator_thread() -> str:
     if not after.isdigit():
         raise ValidationError("after must be a message id", field="after")
     with router.read() as conn:
-        rows = thread(conn, backend, router.normalize_identity(sender), int(after))
+        identity = router.normalize_identity(sender)
+        rows = conversation(conn, backend, identity, after_id=int(after), limit=THREAD_LENGTH)
     return render_template("console/_thread.html", rows=rows)
