@@ -375,10 +375,8 @@ def _backend_call(kind: str) -> dict[str, Any]:
         "security": SECURED,
         "responses": {"200": answer, **_errors(400, 401, 403, 404, 413, 429, 503)},
     }
-    return {
-        method: {**operation, "operationId": f"backend_{kind}_{method}"}
-        for method in ("get", "post")
-    }
+    methods = ("get", "post", "put") if kind == "receive" else ("get", "post")  # SMSSync may PUT
+    return {method: {**operation, "operationId": f"backend_{kind}_{method}"} for method in methods}
 
 
 def _message() -> dict[str, Any]:
