@@ -25,7 +25,11 @@ ENGINES = {
         "report_params": {"id": "ref", "status": "state"},
         "report_statuses": {"OK": "delivered"},
     },
+    "smssync": {"ENGINE": "smssync", "message_results": True},
 }
+# How each engine's calls carry the credential, and the queries that pick its actions.
+CREDENTIAL = {"smssync": f"secret={PASSWORD}"}
+ACTIONS = {"smssync": ["", "task=send&", "task=sent&", "task=result&", "task=x&"]}
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
@@ -42,12 +46,23 @@ def _no_server_error(response):
     assert not response.get_data().lstrip().startswith(b"<"), "an HTML page"
 
 
+def _prefix(name: str, action: int) -> str:
+    """The credential and (for a one-URL protocol) an action, as the start of a query."""
+    actions = ACTIONS.get(name, [""])
+    return actions[action % len(actions)] + CREDENTIAL.get(name, f"password={PASSWORD}")
+
+
 @FUZZ
-@given(raw=st.binary(max_size=200), kind=st.sampled_from(["receive", "delivered"]))
-def test_arbitrary_query_bytes_never_5xx(engine_client, raw, kind):
-    _name, client = engine_client
+@given(
+    raw=st.binary(max_size=200),
+    kind=st.sampled_from(["receive", "delivered"]),
+    action=st.integers(0, 9),
+)
+def test_arbitrary_query_bytes_never_5xx(engine_client, raw, kind, action):
+    name, client = engine_client
     query = quote_from_bytes(raw, safe="=&%+")
-    _no_server_error(client.get(f"/router/backends/{BACKEND}/{kind}?password={PASSWORD}&{query}"))
+    prefix = _prefix(name, action)
+    _no_server_error(client.get(f"/router/backends/{BACKEND}/{kind}?{prefix}&{query}"))
 
 
 @FUZZ
@@ -62,13 +77,39 @@ def test_arbitrary_query_bytes_never_5xx(engine_client, raw, kind):
             "multipart/form-data",
         ]
     ),
+    action=st.integers(0, 9),
 )
-def test_arbitrary_bodies_never_5xx(engine_client, body, kind, content_type):
-    _name, client = engine_client
+def test_arbitrary_bodies_never_5xx(engine_client, body, kind, content_type, action):
+    name, client = engine_client
     response = client.post(
-        f"/router/backends/{BACKEND}/{kind}?password={PASSWORD}",
+        f"/router/backends/{BACKEND}/{kind}?{_prefix(name, action)}",
         data=body,
         headers={"Content-Type": content_type},
+    )
+    _no_server_error(response)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["queued_messages", "message_result", "from", "message", "message_id"]),
+        JSON_VALUES | st.text(max_size=40).map(lambda t: "1-" + t),
+        max_size=4,
+    ),
+    action=st.integers(0, 9),
+)
+def test_json_bodies_with_the_protocols_keys_never_5xx(engine_client, fields, action):
+    name, client = engine_client
+    response = client.post(
+        f"/router/backends/{BACKEND}/receive?{_prefix(name, action)}",
+        json=fields,
     )
     _no_server_error(response)
 
@@ -94,6 +135,7 @@ def test_database_down_is_the_protocols_retry_answer(name):
         "kannel": "sender=1&message=x&id=a1",
         "jasmin": "from=1&coding=%00&binary=78&id=a1",
         "http": "phone=1&text=x",
+        "smssync": "task=send",
     }[name]
     try:
         response = app.test_client().get(f"/router/backends/{BACKEND}/receive?{query}")
@@ -103,5 +145,9 @@ def test_database_down_is_the_protocols_retry_answer(name):
     if name == "jasmin":
         assert response.get_data() != b"ACK/Jasmin"  # so Jasmin calls again
         assert response.get_data().startswith(b'Error "database unavailable')
+    elif name == "smssync":
+        payload = response.get_json()["payload"]
+        assert payload["success"] is False
+        assert payload["error"].startswith("database unavailable")
     else:
         assert response.get_json()["error"].startswith("database unavailable")

@@ -28,6 +28,7 @@ from ...gateways.base import (
     Handled,
     OutboundMessage,
 )
+from ...store.engine import translate_errors
 from ...store.outbox import MAX_LIMIT, claim, sent_waiting
 from ...store.reports import Report, ReportOutcome, apply_reports
 from ...store.tokens import message_token, verify_token
@@ -104,7 +105,7 @@ def _authorize_reports(
     if not reports:
         raise ValidationError("the call carries no report", field="body")
     token = call.args.get("token") or call.params.get("token")
-    key = get_router().signing_key
+    key = _signing_key()
     signed = isinstance(token, str) and all(
         r.message_id is not None and verify_token(key, r.message_id, token) for r in reports
     )
@@ -130,7 +131,7 @@ def _carry_out(name: str, exchange: Exchange) -> Handled:
 
 def _apply(name: str, reports: Sequence[Report]) -> list[ReportOutcome | HttpRouterError]:
     """Apply the reports; one whose token is wrong for its message is refused in its place."""
-    key = get_router().signing_key
+    key = _signing_key()
     outcomes: list[ReportOutcome | HttpRouterError | None] = []
     good: list[Report] = []
     for report in reports:
@@ -172,8 +173,13 @@ def _hand_out(name: str, exchange: Exchange) -> list[OutboundMessage]:
     return handed
 
 
+def _signing_key() -> bytes:
+    """The key of the messages' tokens (read from the database the first time)."""
+    with translate_errors():
+        return get_router().signing_key
+
+
 def _outbound(message: dict[str, Any]) -> OutboundMessage:
-    router = get_router()
     return OutboundMessage(
         id=message["id"],
         backend=message["backend"],
@@ -181,6 +187,6 @@ def _outbound(message: dict[str, Any]) -> OutboundMessage:
         text=message["text"],
         priority=message.get("priority") or 0,
         attempt=message.get("attempts") or 1,
-        token=message_token(router.signing_key, message["id"]),
+        token=message_token(_signing_key(), message["id"]),
         public_url=default_public_url(current_app.config),
     )

@@ -1,0 +1,65 @@
+"""A whole conversation through each pull engine, as its phone app makes it: an inbound SMS, the
+app's reply, the reply handed to the phone, the phone's confirmation, the delivery result."""
+
+from __future__ import annotations
+
+import json
+
+SECRET = "sync-secret"
+TEXT = "echo Habari 😀 & = + %"
+REPLY = "Habari 😀 & = + %"
+
+
+def _history(client, message_id, auth):
+    detail = client.get(f"/router/messages/{message_id}", headers=auth).get_json()
+    return [(h["cause"], h["new_status"]) for h in detail["history"]], detail["message"]
+
+
+def test_smssync_conversation(make_app):
+    app = make_app(
+        ROUTER_PASSWORD="router-pw",
+        BACKENDS={"clinic": {"ENGINE": "smssync", "secret": SECRET, "message_results": True}},
+    )
+    phone = app.test_client()
+    url = "/router/backends/clinic/receive"
+    sms = {"secret": SECRET, "from": "+255700111222", "message": TEXT, "message_id": "phone-1"}
+
+    answer = phone.post(url, data=sms).get_json()
+    assert answer["payload"]["success"] is True
+    assert answer["payload"]["messages"] == []  # Results API on: the reply waits for the poll
+
+    polled = phone.get(f"{url}?task=send&secret={SECRET}").get_json()["payload"]
+    assert (polled["task"], polled["secret"]) == ("send", SECRET)
+    [reply] = polled["messages"]
+    assert (reply["to"], reply["message"]) == ("+255700111222", REPLY)
+    assert phone.get(f"{url}?task=send&secret={SECRET}").get_json()["payload"]["messages"] == []
+
+    confirmed = phone.post(f"{url}?task=sent", json={"queued_messages": [reply["uuid"]]})
+    assert confirmed.get_json() == {"message_uuids": [reply["uuid"]]}
+
+    wanted = phone.get(f"{url}?task=result&secret={SECRET}").get_json()
+    assert wanted == {"message_uuids": [reply["uuid"]]}
+    result = [
+        {
+            "uuid": reply["uuid"],
+            "sent_result_code": -1,
+            "delivered_result_code": -1,
+            "delivered_result_message": "SMS delivered",
+        }
+    ]
+    done = phone.post(
+        f"{url}?task=result&secret={SECRET}", json={"message_result": json.dumps(result)}
+    )
+    assert done.get_json() == {"payload": {"success": True, "error": None}}
+    assert phone.get(f"{url}?task=result&secret={SECRET}").get_json() == {"message_uuids": []}
+
+    message_id = int(reply["uuid"].split("-", 1)[0])
+    history, message = _history(phone, message_id, {"Authorization": "Bearer router-pw"})
+    assert history == [
+        ("created", "P"),
+        ("queued", "Q"),
+        ("outbox", "Q"),
+        ("report", "S"),
+        ("report", "D"),
+    ]
+    assert (message["text"], message["status"], message["in_response_to"]) == (REPLY, "D", 1)
