@@ -26,6 +26,7 @@ ENGINES = {
         "report_statuses": {"OK": "delivered"},
     },
     "smssync": {"ENGINE": "smssync", "message_results": True},
+    "envayasms": {"ENGINE": "envayasms"},
 }
 # How each engine's calls carry the credential, and the queries that pick its actions.
 CREDENTIAL = {"smssync": f"secret={PASSWORD}"}
@@ -114,6 +115,34 @@ def test_json_bodies_with_the_protocols_keys_never_5xx(engine_client, fields, ac
     _no_server_error(response)
 
 
+ENVAYA_FIELDS = ["action", "from", "message", "message_type", "timestamp", "id", "status", "error"]
+
+
+@pytest.fixture
+def envaya_client(make_app):
+    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES["envayasms"]})
+    return app.test_client()
+
+
+@FUZZ
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(ENVAYA_FIELDS),
+        st.sampled_from(["incoming", "outgoing", "send_status", "sms", "mms", "call", "sent"])
+        | st.text(max_size=30),
+        max_size=6,
+    )
+)
+def test_signed_posts_with_any_fields_never_5xx(envaya_client, fields):
+    from .gateways.envayasms import _sign
+
+    url = f"http://localhost/router/backends/{BACKEND}/receive"
+    signature = _sign(list(fields.items()), url=url, password=PASSWORD)
+    response = envaya_client.post(url, data=fields, headers={"X-Request-Signature": signature})
+    _no_server_error(response)
+    assert response.status_code != 403, response.get_data()  # signed as the phone signs
+
+
 def test_a_backend_without_an_engine_is_404_json(make_app):
     client = make_app(ROUTER_PASSWORD=PASSWORD).test_client()
     for kind in ("receive", "delivered"):
@@ -136,15 +165,23 @@ def test_database_down_is_the_protocols_retry_answer(name):
         "jasmin": "from=1&coding=%00&binary=78&id=a1",
         "http": "phone=1&text=x",
         "smssync": "task=send",
+        "envayasms": "",
     }[name]
+    form = {"action": "outgoing"} if name == "envayasms" else None  # EnvayaSMS posts
     try:
-        response = app.test_client().get(f"/router/backends/{BACKEND}/receive?{query}")
+        response = app.test_client().open(
+            f"/router/backends/{BACKEND}/receive?{query}",
+            method="POST" if form else "GET",
+            data=form,
+        )
     finally:
         app.extensions["httprouter"].engine.dispose()
     assert response.status_code == 503
     if name == "jasmin":
         assert response.get_data() != b"ACK/Jasmin"  # so Jasmin calls again
         assert response.get_data().startswith(b'Error "database unavailable')
+    elif name == "envayasms":
+        assert response.get_json()["error"]["message"].startswith("database unavailable")
     elif name == "smssync":
         payload = response.get_json()["payload"]
         assert payload["success"] is False

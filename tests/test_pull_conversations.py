@@ -63,3 +63,39 @@ def test_smssync_conversation(make_app):
         ("report", "D"),
     ]
     assert (message["text"], message["status"], message["in_response_to"]) == (REPLY, "D", 1)
+
+
+def test_envayasms_conversation(make_app):
+    from .gateways.envayasms import _sign
+
+    app = make_app(BACKENDS={"hotline": {"ENGINE": "envayasms", "password": "envaya-pw"}})
+    phone = app.test_client()
+    url = "/router/backends/hotline/receive"
+    common = [("version", "30"), ("phone_number", "16505551212"), ("log", "")]
+
+    def post(*fields):
+        fields = [*fields, *common]
+        signature = _sign(fields, url=f"http://localhost{url}", password="envaya-pw")
+        answer = phone.post(url, data=dict(fields), headers={"X-Request-Signature": signature})
+        assert (answer.status_code, answer.mimetype) == (200, "application/json")
+        return answer.get_json()["events"]
+
+    incoming = [("action", "incoming"), ("from", "+16505551234"), ("message_type", "sms")]
+    [event] = post(*incoming, ("message", TEXT), ("timestamp", "1317506831000"))
+    [reply] = event["messages"]
+    assert (event["event"], reply["to"], reply["message"]) == ("send", "+16505551234", REPLY)
+    assert post(("action", "outgoing")) == []  # leased to the answer above
+
+    sent = [("action", "send_status"), ("id", reply["id"]), ("status", "sent"), ("error", "")]
+    assert post(*sent) == []
+    assert post(*sent) == []  # a repeat is harmless
+    history, message = _history(phone, int(reply["id"]), {})
+    # EnvayaSMS reports no delivery: its last word on a message is "sent".
+    assert history == [
+        ("created", "P"),
+        ("queued", "Q"),
+        ("outbox", "Q"),
+        ("report", "S"),
+        ("report", "S"),
+    ]
+    assert (message["text"], message["status"]) == (REPLY, "S")

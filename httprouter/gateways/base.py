@@ -59,7 +59,9 @@ class Call:
     """One HTTP request from a gateway, as an engine reads it (no Flask in engines).
 
     `params` is the query string merged with a form or JSON-object body (the body wins); `args`
-    the query string alone; `headers` have lower-case names; `url` is the full URL as requested.
+    the query string alone; `form` the form body's fields alone, in order, without file uploads
+    (what a gateway that signs its posts signs); `headers` have lower-case names; `url` is the
+    full URL as requested.
     """
 
     method: str
@@ -71,6 +73,7 @@ class Call:
     query_string: bytes = b""
     content_type: str = ""
     json: Any = None
+    form: Sequence[tuple[str, str]] = ()
 
     def header(self, name: str, default: str = "") -> str:
         """A request header by name, in any case."""

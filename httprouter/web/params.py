@@ -99,6 +99,9 @@ def authorize(
 def current_call() -> Call:
     """The current request as a gateway engine reads it (see gateways.base.Call)."""
     params = request_params()
+    form: list[tuple[str, str]] = []
+    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        form = list(request.form.items(multi=True))
     return Call(
         method=request.method,
         url=request.url,
@@ -109,6 +112,7 @@ def current_call() -> Call:
         query_string=request.query_string,
         content_type=request.mimetype,
         json=request.get_json(silent=True) if request.is_json else None,
+        form=form,
     )
 
 
