@@ -193,3 +193,14 @@ router_meta = Table(
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# A gateway's own report of trouble (a phone's low battery, its errors), shown to operators.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("backend", String(100)),  # the backend it names, as it names it (may be unknown)
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    _created_at(),
+)

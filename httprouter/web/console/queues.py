@@ -1,5 +1,6 @@
 """The queues dashboard: counts per backend and status, the oldest waiting message per backend,
-the failed messages (with "send again") and the inbound / outbound / failed traffic per hour."""
+the failed messages (with "send again"), the inbound / outbound / failed traffic per hour, and
+the gateways' latest alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import render_template
 
 from ... import clock
 from ...domain.statuses import FAILED
+from ...store.alerts import recent_alerts
 from ...store.rows import select_messages
 from ...store.schema import messages as m
 from .. import get_router, route
@@ -29,6 +31,7 @@ from .stats import (
 bp = console_blueprint("console_queues")
 
 FAILED_SHOWN = 50
+ALERTS_SHOWN = 20
 
 
 @route(bp, "/queues")
@@ -44,6 +47,7 @@ def queues() -> str:
             .limit(FAILED_SHOWN)
         ).all()
         traffic = hourly_traffic(conn, now)
+        alerts = recent_alerts(conn, ALERTS_SHOWN)
     bars, top = chart_bars(traffic)
     totals = {s: sum(row.get(s, 0) for row in counts.values()) for s in STATUS_ORDER}
     return render_template(
@@ -57,4 +61,5 @@ def queues() -> str:
         bars=bars,
         top=top,
         chart={"width": CHART_WIDTH, "height": CHART_HEIGHT, "bottom": CHART_BOTTOM},
+        alerts=alerts,
     )
