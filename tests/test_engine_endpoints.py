@@ -27,6 +27,7 @@ ENGINES = {
     },
     "smssync": {"ENGINE": "smssync", "message_results": True},
     "envayasms": {"ENGINE": "envayasms"},
+    "relayer": {"ENGINE": "relayer"},  # it calls the legacy URLs: its own answer 404
 }
 # How each engine's calls carry the credential, and the queries that pick its actions.
 CREDENTIAL = {"smssync": f"secret={PASSWORD}"}
@@ -143,6 +144,35 @@ def test_signed_posts_with_any_fields_never_5xx(envaya_client, fields):
     assert response.status_code != 403, response.get_data()  # signed as the phone signs
 
 
+@pytest.fixture
+def relayer_client(make_app):
+    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES["relayer"]})
+    return app.test_client()
+
+
+@FUZZ
+@given(
+    raw=st.binary(max_size=200),
+    path=st.sampled_from(["/router/receive", "/router/outbox", "/router/delivered"]),
+)
+def test_a_relayers_legacy_calls_with_any_query_never_5xx(relayer_client, raw, path):
+    query = quote_from_bytes(raw, safe="=&%+")
+    base = f"backend={BACKEND}&password={PASSWORD}&"
+    _no_server_error(relayer_client.get(f"{path}?{base}&sender=%2B1&message=x&{query}"))
+
+
+@FUZZ
+@given(
+    body=st.binary(max_size=300),
+    content_type=st.sampled_from(["application/x-www-form-urlencoded", "application/json"]),
+)
+def test_alerts_with_any_body_never_5xx(relayer_client, body, content_type):
+    response = relayer_client.post(
+        f"/router/alert?password={PASSWORD}", data=body, headers={"Content-Type": content_type}
+    )
+    _no_server_error(response)
+
+
 def test_a_backend_without_an_engine_is_404_json(make_app):
     client = make_app(ROUTER_PASSWORD=PASSWORD).test_client()
     for kind in ("receive", "delivered"):
@@ -160,17 +190,19 @@ def test_database_down_is_the_protocols_retry_answer(name):
             "BACKENDS": {BACKEND: ENGINES[name]},
         }
     )
-    query = {
-        "kannel": "sender=1&message=x&id=a1",
-        "jasmin": "from=1&coding=%00&binary=78&id=a1",
-        "http": "phone=1&text=x",
-        "smssync": "task=send",
-        "envayasms": "",
+    own = f"/router/backends/{BACKEND}/receive"
+    url = {
+        "kannel": f"{own}?sender=1&message=x&id=a1",
+        "jasmin": f"{own}?from=1&coding=%00&binary=78&id=a1",
+        "http": f"{own}?phone=1&text=x",
+        "smssync": f"{own}?task=send",
+        "envayasms": own,
+        "relayer": f"/router/receive?backend={BACKEND}&&sender=1&message=x",  # the legacy URL
     }[name]
     form = {"action": "outgoing"} if name == "envayasms" else None  # EnvayaSMS posts
     try:
         response = app.test_client().open(
-            f"/router/backends/{BACKEND}/receive?{query}",
+            url,
             method="POST" if form else "GET",
             data=form,
         )

@@ -76,7 +76,7 @@ def _inbound(router):
 @pytest.mark.parametrize("row", rows("INBOUND"))
 def test_inbound(row, make_app):
     _app_, client, router = _app(make_app, row)
-    path = f"/router/backends/{BACKEND}/receive"
+    path = row.path or f"/router/backends/{BACKEND}/receive"
     call = row.call.fill()
     row.answer.check(_call(client, path, call))
     stored, replies = _inbound(router)
@@ -125,7 +125,7 @@ def test_report(row, make_app):
     token = message_token(router.signing_key, message_id) if row.signed else "not-signed"
     values = {"id": message_id, "token": token, "external_id": row.external_id or ""}
     call = row.call.fill(**values)
-    answer = _call(client, f"/router/backends/{BACKEND}/{row.endpoint}", call)
+    answer = _call(client, row.path or f"/router/backends/{BACKEND}/{row.endpoint}", call)
     row.answer.fill(**values).check(answer)
     assert router.message_json(message_id)["status"] == row.after
     if row.answer.status >= 400:
@@ -142,7 +142,7 @@ def test_poll(row, make_app):
     for n, message_id in enumerate(ids, 1):
         values[f"id{n}"] = message_id
         values[f"token{n}"] = message_token(router.signing_key, message_id)
-    path = f"/router/backends/{BACKEND}/receive"
+    path = row.path or f"/router/backends/{BACKEND}/receive"
     call = row.call.fill(**values)
     row.answer.fill(**values).check(_call(client, path, call))
     assert [router.message_json(i)["status"] for i in ids] == [row.after] * len(ids)

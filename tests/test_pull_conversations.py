@@ -99,3 +99,68 @@ def test_envayasms_conversation(make_app):
         ("report", "S"),
     ]
     assert (message["text"], message["status"]) == (REPLY, "S")
+
+
+def test_relayer_conversation(make_app):
+    from .console_support import add_user, log_in
+
+    app = make_app(
+        ROUTER_PASSWORD="router-pw",
+        BACKENDS={"android": {"ENGINE": "relayer", "password": "relay-pw"}},
+    )
+    phone = app.test_client()
+    base = "backend=android&password=relay-pw&"  # as the app's settings build every URL
+
+    sms = "&sender=%2B250788123456&message=echo+Habari+%F0%9F%98%80+%26+%3D+%2B+%25"
+    answer = phone.get(f"/router/receive?{base}{sms}").get_json()
+    assert answer["message"]["text"] == TEXT
+    [reply] = answer["responses"]
+    assert (reply["contact"], reply["text"], reply["direction"], reply["status"]) == (
+        "250788123456",
+        REPLY,
+        "O",
+        "Q",
+    )
+    # Polling, the app gets it once more, and skips it: it has that id already.
+    [polled] = phone.get(f"/router/outbox?{base}").get_json()["outbox"]
+    assert (polled["id"], polled["contact"]) == (reply["id"], "250788123456")
+    assert phone.get(f"/router/outbox?{base}").get_json()["outbox"] == []
+
+    done = phone.get(f"/router/delivered?{base}&message_id={reply['id']}")
+    assert done.get_json()["status"] == "Message marked as sent."
+    history, message = _history(phone, reply["id"], {"Authorization": "Bearer router-pw"})
+    assert history == [("created", "P"), ("queued", "Q"), ("outbox", "Q"), ("report", "D")]
+    assert (message["contact"], message["status"]) == ("+250788123456", "D")  # stored with +
+
+    # The phone reports trouble; the body repeats its settings, password included.
+    alert = phone.post(
+        "/router/alert",
+        data={
+            "password": "relay-pw",
+            "subject": "[android] Relayer has no power and battery level at 5%",
+            "body": "SMS Relay Version: 0.0.5\n\nBackend:android\nPassword:relay-pw\n",
+        },
+    )
+    assert alert.status_code == 200
+    assert alert.get_json()["alert"]["backend"] == "android"
+    operator = app.test_client()
+    add_user(app)
+    log_in(operator)
+    page = operator.get("/router/console/queues").get_data(as_text=True)
+    assert "Relayer has no power and battery level at 5%" in page
+    assert "Password:***" in page and "relay-pw" not in page
+
+
+def test_relayer_responses_leave_out_replies_through_other_backends(make_app):
+    app = make_app(
+        SMS_APPS=["tests.apps.CopiesToOperator"],
+        BACKENDS={"android": {"ENGINE": "relayer"}, "kannel": {"ENGINE": "kannel"}},
+    )
+    client = app.test_client()
+    answer = client.get("/router/receive?backend=android&&sender=%2B250788123456&message=hi")
+    # The copy to the operator leaves through Kannel: this phone must not send it too.
+    assert [(r["contact"], r["text"]) for r in answer.get_json()["responses"]] == [
+        ("250788123456", "thanks")
+    ]
+    other = client.get("/router/receive?backend=kannel&sender=%2B250788123456&message=hi")
+    assert [r["text"] for r in other.get_json()["responses"]] == ["thanks", "copy: hi"]

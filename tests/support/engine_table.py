@@ -17,7 +17,8 @@ POLLS; `tests/test_engine_table.py` runs every module it finds there, on SQLite 
 In a request, `{id}` and `{token}` stand for the message's id and signed token, `{external_id}`
 for the gateway id the row gave the message; in a poll row `{id1}`, `{token1}`, `{id2}`… for the
 queued messages', in the call and in the answers. A call's `finish` completes it once filled
-(say, signs it as the gateway does).
+(say, signs it as the gateway does). A row's `path` replaces the backend's own URL for gateways
+that call the legacy ones.
 """
 
 from __future__ import annotations
@@ -68,8 +69,17 @@ def put(text: str, values: dict[str, Any]) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Value:
+    """In an expected JSON answer: the value itself of {name} (a number stays a number)."""
+
+    name: str
+
+
 def put_all(value: Any, values: dict[str, Any]) -> Any:
-    """`put` in every string of a JSON value."""
+    """`put` in every string of a JSON value, and each `Value` replaced by its value."""
+    if isinstance(value, Value):
+        return values[value.name]
     if isinstance(value, str):
         return put(value, values)
     if isinstance(value, list):
@@ -84,15 +94,33 @@ def form(**fields: str) -> dict[str, str]:
     return {"Content-Type": "application/x-www-form-urlencoded", **fields}
 
 
+def contains(found: Any, expected: Any) -> bool:
+    """Tell whether JSON `found` has `expected` in it: objects by the keys expected (others may
+    be there), lists item by item (as many), anything else equal."""
+    if isinstance(expected, dict):
+        return isinstance(found, dict) and all(
+            key in found and contains(found[key], value) for key, value in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(found, list)
+            and len(found) == len(expected)
+            and all(contains(f, e) for f, e in zip(found, expected, strict=True))
+        )
+    return bool(found == expected)
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the gateway must get back: a status, and the exact body, a regular expression
-    (`pattern`) or a JSON subset (`json`)."""
+    (`pattern`), a JSON object whose top-level keys are as given (`json`) or a JSON value the
+    answer contains (`json_has`, see `contains`)."""
 
     status: int = 200
     body: bytes | None = None
     pattern: str | None = None
     json: dict[str, Any] | None = None
+    json_has: dict[str, Any] | None = None
 
     def fill(self, **values: Any) -> Answer:
         """The answer with {id1}, {token1}… replaced in its body, pattern and JSON."""
@@ -101,6 +129,7 @@ class Answer:
             body=None if self.body is None else put(self.body.decode(), values).encode(),
             pattern=None if self.pattern is None else put(self.pattern, values),
             json=put_all(self.json, values),
+            json_has=put_all(self.json_has, values),
         )
 
     def check(self, response: Any) -> None:
@@ -115,6 +144,10 @@ class Answer:
             found = json.loads(data)
             for key, value in self.json.items():
                 assert found.get(key) == value, (key, found)
+        if self.json_has is not None:
+            assert response.mimetype == "application/json", response.mimetype
+            found = json.loads(data)
+            assert contains(found, self.json_has), (self.json_has, found)
 
 
 @dataclass(frozen=True)
@@ -125,6 +158,7 @@ class InboundRow:
     answer: Answer
     stored: list[tuple[str, str, str | None]]  # (sender, text, gateway id) of each message
     repeat: bool = False
+    path: str | None = None  # the URL called instead of the backend's own (a legacy one)
 
 
 @dataclass(frozen=True)
@@ -190,6 +224,7 @@ class ReportRow:
     signed: bool = True  # False: the call carries no token, so it needs the password
     endpoint: str = "delivered"  # "receive": a one-URL protocol reports there
     recorded: int = 1  # history entries an accepted call adds (0: it only asks, reports nothing)
+    path: str | None = None  # the URL called instead of the backend's own (a legacy one)
 
 
 @dataclass(frozen=True)
@@ -204,3 +239,4 @@ class PollRow:
     after: str = "Q"  # their status after the poll (S: the hand-out is the send)
     again: Answer | None = None  # the same poll at once (None: not made)
     expired: Answer | None = None  # the same poll once the lease has run out (None: not made)
+    path: str | None = None  # the URL polled instead of the backend's own (a legacy one)
