@@ -37,10 +37,14 @@ FUZZ = settings(
 )
 
 
+def _client(make_app, name):
+    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES[name]})
+    return app.test_client()
+
+
 @pytest.fixture(params=sorted(ENGINES))
 def engine_client(request, make_app):
-    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES[request.param]})
-    return request.param, app.test_client()
+    return request.param, _client(make_app, request.param)
 
 
 def _no_server_error(response):
@@ -121,8 +125,7 @@ ENVAYA_FIELDS = ["action", "from", "message", "message_type", "timestamp", "id",
 
 @pytest.fixture
 def envaya_client(make_app):
-    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES["envayasms"]})
-    return app.test_client()
+    return _client(make_app, "envayasms")
 
 
 @FUZZ
@@ -146,8 +149,7 @@ def test_signed_posts_with_any_fields_never_5xx(envaya_client, fields):
 
 @pytest.fixture
 def relayer_client(make_app):
-    app = make_app(ROUTER_PASSWORD=PASSWORD, BACKENDS={BACKEND: ENGINES["relayer"]})
-    return app.test_client()
+    return _client(make_app, "relayer")
 
 
 @FUZZ

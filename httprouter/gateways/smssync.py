@@ -33,7 +33,7 @@ import json
 from typing import Any
 
 from ..auth import matches
-from ..domain.params import text_param
+from ..domain.params import int_param, text_param
 from ..domain.statuses import DELIVERED, FAILED, SENT
 from ..errors import AuthError, ConfigError, HttpRouterError, ValidationError
 from ..store.reports import Report, ReportOutcome
@@ -274,15 +274,7 @@ def _result_status(item: dict[str, Any]) -> tuple[str | None, Any]:
 
 
 def _code(item: dict[str, Any], name: str) -> int | None:
-    value = item.get(name)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValidationError(f"{name} must be a whole number", field=name)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a whole number", field=name) from None
+    return int_param(item, name, maximum=None)
 
 
 # The short names of this module's engines, for BACKENDS' ENGINE.
