@@ -1,11 +1,11 @@
-"""/router/alert: a gateway reports its own trouble (android-sms-relay posts `password`,
-`subject` and `body` when its phone loses power or its messages pile up); stored and shown on
-the console's queues page.
+"""/router/alert: a gateway reports its own trouble (a polling phone posts `password`,
+`subject` and `body` when it loses power or its messages pile up); stored and shown on the
+console's queues page.
 
-The app names its backend only in the subject (`[android] Relayer has no power…`), so a
-`backend` parameter, else that prefix, says which backend's password also opens this call. The
-body it sends repeats its settings, password included: every credential is masked before it is
-stored or logged.
+A phone may name its backend only in the subject (`[clinic] battery at 5%`), so a `backend`
+parameter, else that prefix, says which backend's password also opens this call. A body may
+repeat the phone's settings, password included: every credential is masked before it is stored
+or logged.
 """
 
 from __future__ import annotations

@@ -414,7 +414,8 @@ def _backend_call(kind: str) -> dict[str, Any]:
         "security": SECURED,
         "responses": {"200": answer, **_errors(400, 401, 403, 404, 413, 429, 503)},
     }
-    methods = ("get", "post", "put") if kind == "receive" else ("get", "post")  # SMSSync may PUT
+    # Some phone apps let their users pick PUT for inbound messages.
+    methods = ("get", "post", "put") if kind == "receive" else ("get", "post")
     return {method: {**operation, "operationId": f"backend_{kind}_{method}"} for method in methods}
 
 
