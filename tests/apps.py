@@ -95,3 +95,15 @@ class SlowTriple(AppBase):
             msg.respond(f"part {n + 1}")
             time.sleep(0.02)
         return True
+
+
+class CopiesToOperator(AppBase):
+    """Replies to the sender, and sends a copy to an operator through the backend `kannel`."""
+
+    def handle(self, msg):
+        from httprouter.domain.messages import Connection
+
+        msg.respond("thanks")
+        copy = msg.respond(f"copy: {msg.text}")
+        copy.connection = Connection("kannel", "+15550000")
+        return True

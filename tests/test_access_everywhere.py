@@ -17,6 +17,7 @@ ENDPOINTS = [
     ("GET", "/router/delivered?message_id=2", None),
     ("POST", "/router/delivered", {"json": [{"message_id": 2, "status": "delivered"}]}),
     ("POST", "/router/send", {"json": {"backend": "k", "to": ["+1"], "text": "x"}}),
+    ("POST", "/router/alert", {"data": {"subject": "[k] low battery", "body": "x"}}),
     ("GET", "/router/messages", None),
     ("GET", "/router/messages/1", None),
     ("GET", "/router/status?format=json", None),

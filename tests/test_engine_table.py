@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from datetime import timedelta
 from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import func, select, update
 
+from httprouter import clock
 from httprouter.config import load_config
 from httprouter.domain.statuses import INCOMING
 from httprouter.gateways.registry import build_engine, shipped_engines
@@ -37,7 +39,7 @@ def test_every_shipped_engine_has_rows():
     named = {
         row.backend["ENGINE"]
         for module in MODULES.values()
-        for kind in ("INBOUND", "OUTBOUND", "REPORTS")
+        for kind in ("INBOUND", "OUTBOUND", "REPORTS", "POLLS")
         for row in getattr(module, kind, [])
     }
     assert set(shipped_engines()) <= named, set(shipped_engines()) - named
@@ -74,12 +76,13 @@ def _inbound(router):
 @pytest.mark.parametrize("row", rows("INBOUND"))
 def test_inbound(row, make_app):
     _app_, client, router = _app(make_app, row)
-    path = f"/router/backends/{BACKEND}/receive"
-    row.answer.check(_call(client, path, row.call))
+    path = row.path or f"/router/backends/{BACKEND}/receive"
+    call = row.call.fill()
+    row.answer.check(_call(client, path, call))
     stored, replies = _inbound(router)
     assert stored == row.stored
     if row.repeat:
-        row.answer.check(_call(client, path, row.call))
+        row.answer.check(_call(client, path, call))
         assert _inbound(router) == (stored, replies)  # nothing stored twice, no app run twice
 
 
@@ -120,10 +123,36 @@ def test_report(row, make_app):
 
     recorded = history()
     token = message_token(router.store.signing_key, message_id) if row.signed else "not-signed"
-    call = row.call.fill(id=message_id, token=token, external_id=row.external_id or "")
-    row.answer.check(_call(client, f"/router/backends/{BACKEND}/delivered", call))
+    values = {"id": message_id, "token": token, "external_id": row.external_id or ""}
+    call = row.call.fill(**values)
+    answer = _call(client, row.path or f"/router/backends/{BACKEND}/{row.endpoint}", call)
+    row.answer.fill(**values).check(answer)
     assert router.read_message(message_id).status == row.after
     if row.answer.status >= 400:
         assert history() == recorded  # refused: nothing changed, nothing recorded
     else:
-        assert history() == recorded + 1
+        assert history() == recorded + row.recorded
+
+
+@pytest.mark.parametrize("row", rows("POLLS"))
+def test_poll(row, make_app):
+    _app_, client, router = _app(make_app, row)
+    ids = [router.send(text, [(BACKEND, PEER)])[0].id for text in row.queued]
+    values = {}
+    for n, message_id in enumerate(ids, 1):
+        values[f"id{n}"] = message_id
+        values[f"token{n}"] = message_token(router.store.signing_key, message_id)
+    path = row.path or f"/router/backends/{BACKEND}/receive"
+    call = row.call.fill(**values)
+    row.answer.fill(**values).check(_call(client, path, call))
+    assert [router.read_message(i).status for i in ids] == [row.after] * len(ids)
+    if row.again is not None:
+        row.again.fill(**values).check(_call(client, path, call))  # not twice while leased
+    if row.expired is not None:
+        with router.engine.begin() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids))
+                .values(lease_expires_at=clock.now() - timedelta(seconds=1))
+            )
+        row.expired.fill(**values).check(_call(client, path, call))

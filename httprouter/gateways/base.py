@@ -59,7 +59,9 @@ class Call:
     """One HTTP request from a gateway, as an engine reads it (no Flask in engines).
 
     `params` is the query string merged with a form or JSON-object body (the body wins); `args`
-    the query string alone; `headers` have lower-case names; `url` is the full URL as requested.
+    the query string alone; `form` the form body's fields alone, in order, without file uploads
+    (what a gateway that signs its posts signs); `headers` have lower-case names; `url` is the
+    full URL as requested.
     """
 
     method: str
@@ -71,6 +73,7 @@ class Call:
     query_string: bytes = b""
     content_type: str = ""
     json: Any = None
+    form: Sequence[tuple[str, str]] = ()
 
     def header(self, name: str, default: str = "") -> str:
         """A request header by name, in any case."""
@@ -168,6 +171,47 @@ class SendResult:
     external_id: str | None = None
 
 
+# -- what a call carries, and what became of it -----------------------------------------------
+
+# The two URLs of a backend's own: /router/backends/<name>/receive and …/delivered.
+RECEIVE = "receive"
+DELIVERED = "delivered"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What one call to a backend's URL carries, as its engine reads it; the web layer carries
+    it out, in this order.
+
+    `inbound` messages are stored (each runs the apps, once per gateway id). `reports` are
+    applied; a report with a `token` only when the token is the one signed for its message.
+    Then up to `hand_out` of the backend's queued messages are leased to the call, exactly as
+    the outbox leases them (a message is never handed to two calls while its lease runs; one
+    not confirmed before the lease ends is handed out again); with `sent_on_hand_out` they are
+    sent at once, for a gateway that never confirms what it was handed. `list_sent` asks for up
+    to that many of the backend's sent messages still waiting for a delivery result, newest
+    first. `state` is the engine's own, kept from the reading for the answer.
+    """
+
+    inbound: Sequence[Inbound] = ()
+    reports: Sequence[Report] = ()
+    hand_out: int = 0
+    sent_on_hand_out: bool = False
+    list_sent: int = 0
+    state: Any = None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What the router did with an `Exchange`, given to the engine for its answer."""
+
+    exchange: Exchange
+    received: Sequence[Any] = ()  # a ReceiveResult per inbound message, in order
+    reported: Sequence[ReportOutcome | HttpRouterError] = ()  # one per report, in order
+    handed_out: Sequence[OutboundMessage] = ()  # leased to this call, oldest first
+    sent: Sequence[OutboundMessage] = ()  # sent, waiting for a delivery result
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Parse a Retry-After header (seconds or an HTTP date) into seconds from now."""
     if not value:
@@ -244,7 +288,10 @@ class GatewayEngine:
     unknown or mistyped one stops start-up naming the backend) and whichever sides its gateway
     has. Outbound, `prepare_request` (pure) and, when the answer is more than its HTTP status,
     `interpret`. Inbound, `read_inbound` and `answer_inbound`. Reports, `read_reports` and
-    `answer_reports`, and `report_url` when the gateway needs placeholders in it::
+    `answer_reports`, and `report_url` when the gateway needs placeholders in it. A gateway
+    that polls for its messages (`push = False`), or whose one URL takes every kind of call,
+    overrides `read_call` and `answer_call` instead (an `Exchange` says what a call carries and
+    how many queued messages its answer hands out; a `Handled` what became of it)::
 
         class ModemEngine(GatewayEngine):
             def configure(self, url: str) -> None:
@@ -270,8 +317,10 @@ class GatewayEngine:
                                params=dict(call.params))]
 
     The web layer serves `/router/backends/<name>/receive` and `/router/backends/<name>/delivered`
-    with these methods; a `HttpRouterError` raised by any of them becomes `answer_error`'s
-    answer (the gateway's own error form) or, by default, the router's JSON error.
+    with `read_call` and `answer_call` (by default, the methods above); a `HttpRouterError`
+    raised by any of them becomes `answer_error`'s answer (the gateway's own error form) or, by
+    default, the router's JSON error. `outbox_entry` shows a queued message to a poller of the
+    legacy /router/outbox.
 
     Options every engine takes: `timeout` (seconds), `rate_limit` (messages per second, shared by
     all dispatchers), `max_attempts`, `backoff_base`/`backoff_max` (seconds), and
@@ -343,6 +392,34 @@ class GatewayEngine:
     def answer_inbound(self, call: Call, results: Sequence[Any]) -> Answer:
         """The answer once every message of the call is committed (each a `router.Received`)."""
         return legacy_answer(results)
+
+    def read_call(self, call: Call, endpoint: str) -> Exchange:
+        """Read a call to the backend's `endpoint` (RECEIVE or DELIVERED) into what it carries.
+
+        The default: inbound messages (`read_inbound`) on the receive URL, reports
+        (`read_reports`) on the delivered URL. A one-URL protocol overrides this to read every
+        action from the receive URL, and to ask for queued messages for its answer.
+        """
+        if endpoint == DELIVERED:
+            return Exchange(reports=self.read_reports(call))
+        return Exchange(inbound=self.read_inbound(call))
+
+    def answer_call(self, call: Call, endpoint: str, handled: Handled) -> Answer:
+        """The answer once the call's exchange is carried out (everything in it committed).
+
+        The default: `answer_inbound` on the receive URL, `answer_reports` on the delivered URL.
+        """
+        if endpoint == DELIVERED:
+            return self.answer_reports(call, handled.reported)
+        return self.answer_inbound(call, handled.received)
+
+    def outbox_entry(self, message: dict[str, Any]) -> dict[str, Any] | None:
+        """A queued message as this gateway is shown it by the legacy endpoints (its JSON, in
+        /router/outbox and in /router/receive's `responses`); None leaves it out.
+
+        The default shows it unchanged: the legacy contract.
+        """
+        return message
 
     def answer_error(self, call: Call | None, error: HttpRouterError) -> Answer | None:
         """The gateway's own form of an error answer; None gives the router's JSON error.

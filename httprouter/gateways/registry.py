@@ -32,6 +32,8 @@ RENAMED = {
 SHARED_OPTIONS = frozenset(
     {"timeout", "rate_limit", "max_attempts", "backoff_base", "backoff_max", "permanent_statuses"}
 )
+MAX_KEPT = 10_000  # engines (or "no engine") kept per process
+
 # Options the web layer reads (receive-side credential and network allow-list).
 RECEIVE_OPTIONS = frozenset({"password", "allow_networks"})
 
@@ -157,11 +159,18 @@ class GatewayRegistry:
         self._lock = threading.Lock()
 
     def get(self, name: str) -> GatewayEngine | None:
-        """The engine of backend `name`, or None if it has none."""
+        """The engine of backend `name`, or None if it has none.
+
+        Callers name backends the configuration may not know (any `backend` of a legacy call):
+        past MAX_KEPT names an unknown one is built each time rather than kept.
+        """
         with self._lock:
-            if name not in self._built:
-                self._built[name] = build_engine(self.config, name)
-            return self._built[name]
+            if name in self._built:
+                return self._built[name]
+            engine = build_engine(self.config, name)
+            if len(self._built) < MAX_KEPT or name in configured_names(self.config):
+                self._built[name] = engine
+            return engine
 
     def pushes(self, name: str) -> bool:
         """Tell whether the dispatcher pushes `name`'s messages (else they wait for a poller).
@@ -182,7 +191,7 @@ class GatewayRegistry:
                     found = engine_class(source[1]["ENGINE"], f"BACKENDS[{name!r}]").push
                 except ConfigError:
                     found = True
-            if len(self._pushes) < 10_000:
+            if len(self._pushes) < MAX_KEPT:
                 self._pushes[name] = found
         return found
 

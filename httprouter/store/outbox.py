@@ -8,6 +8,9 @@ history as one INSERT … SELECT), with no work per row in Python but the answer
 inner SELECT locks with FOR UPDATE SKIP LOCKED, so concurrent pollers take disjoint rows without
 waiting for each other; on SQLite the write transaction begins IMMEDIATE, so claims run one at a
 time. A message the poller never acknowledges is handed out again once its lease has run out.
+
+A poller that reports delivery results on its own schedule asks which of its sent messages still
+wait for one (`sent_waiting`).
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from typing import Any
 from sqlalchemy import Engine, Select, Update, bindparam, func, insert, literal, select, update
 
 from .. import clock
-from ..domain.statuses import OUTGOING, QUEUED
+from ..domain.statuses import OUTGOING, QUEUED, SENT
 from .engine import translate_errors
-from .rows import iso, message_json
+from .rows import iso, message_json, select_messages
 from .schema import backends, connections, messages, status_changes
 
 DEFAULT_LIMIT = 100
@@ -168,3 +171,25 @@ def claim(
                 conn.execute(_RECORD, {**params, "ids": [row.id for row in rows]})
     lease.messages = [message_json(row._mapping) for row in sorted(rows, key=lambda r: r.id)]
     return lease
+
+
+def sent_waiting(
+    engine: Engine, *, backend: str, limit: int = DEFAULT_LIMIT
+) -> list[dict[str, Any]]:
+    """The backend's outbound messages that are sent and wait for a delivery result, newest
+    first (the newest: a poller that never reports some of them still hears of the others)."""
+    with translate_errors(), engine.connect() as conn:
+        ids = conn.execute(_BACKEND_IDS, {"name": backend.lower()}).scalars().all()
+        if not ids:
+            return []
+        rows = conn.execute(
+            select_messages()
+            .where(
+                messages.c.status == SENT,
+                messages.c.direction == OUTGOING,
+                messages.c.backend_id.in_(ids),
+            )
+            .order_by(messages.c.id.desc())
+            .limit(limit)
+        ).all()
+    return [message_json(row._mapping) for row in rows]

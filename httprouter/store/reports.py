@@ -37,6 +37,8 @@ class Report:
     `message_id` is ours; lacking it, `external_id` is the gateway's id for the message. `status`
     is the letter the report asks for (None: record it, change nothing); `raw_status` is the
     status as the gateway wrote it; `params` are the report's parameters, kept in the history.
+    `token`, when the report carries one, is what authorises it: it must be the token signed for
+    `message_id` (the web layer checks it before the report is applied).
     """
 
     message_id: int | None = None
@@ -44,6 +46,7 @@ class Report:
     params: dict[str, Any] = field(default_factory=dict)
     external_id: str | None = None
     raw_status: Any = None
+    token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,17 @@ router_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# A gateway's own report of trouble (a phone's low battery, its errors), shown to operators.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True),
+    Column("backend", String(100)),  # the backend it names, as it names it (may be unknown)
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    _created_at(),
+)
+
 
 def schema_revision(conn: Connection) -> str | None:
     """Return the migration revision the tables are at (None: never migrated), without alembic."""

@@ -49,6 +49,7 @@ def _logged_path() -> str:
 def init_app(app: Flask) -> None:
     """Register every blueprint and the request log."""
     from . import errors
+    from .api.alert import bp as alert_bp
     from .api.delivered import bp as delivered_bp
     from .api.gateways import bp as gateways_bp
     from .api.health import bp as health_bp
@@ -65,7 +66,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(openapi_bp)
-    for bp in (gateways_bp, outbox_bp, delivered_bp, send_bp, messages_bp, status_bp):
+    for bp in (gateways_bp, outbox_bp, delivered_bp, alert_bp, send_bp, messages_bp, status_bp):
         app.register_blueprint(bp)
     from .console import init_app as init_console
 

@@ -75,14 +75,15 @@ def authorize(
     """Require the router password (or the backend's own) when one is configured.
 
     Also applies the backend's network allow-list and slows down an address that keeps failing.
-    `check` compares the credentials its own way (a gateway engine's); it raises AuthError.
+    `check` compares the credentials its own way (a gateway engine's, which may have a secret of
+    its own: it is asked even when no password is configured); it raises AuthError.
     """
     policy: AccessPolicy = current_app.extensions["httprouter_access"]
     address = policy.client(request.remote_addr, request.headers.get("X-Forwarded-For"))
     if backend is not None:
         policy.check_backend(address, backend)
     expected = expected_passwords(current_app.config, backend)
-    if not expected:
+    if not expected and check is None:
         return
     policy.brake.check(address)
     try:
@@ -98,6 +99,9 @@ def authorize(
 def current_call() -> Call:
     """The current request as a gateway engine reads it (see gateways.base.Call)."""
     params = request_params()
+    form: list[tuple[str, str]] = []
+    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        form = list(request.form.items(multi=True))
     return Call(
         method=request.method,
         url=request.url,
@@ -108,6 +112,7 @@ def current_call() -> Call:
         query_string=request.query_string,
         content_type=request.mimetype,
         json=request.get_json(silent=True) if request.is_json else None,
+        form=form,
     )
 
 

@@ -163,6 +163,45 @@ def _receive() -> dict[str, Any]:
     }
 
 
+ALERT_FIELDS = {
+    "subject": {"type": "string", "description": "What is wrong ('[backend] …' names it)."},
+    "body": {"type": "string", "description": "Details (a phone's settings and log)."},
+    "backend": {"type": "string", "description": "The backend, if the subject does not say."},
+    "password": {"type": "string", "description": "The router's or the backend's password."},
+}
+
+
+def _alert() -> dict[str, Any]:
+    alert = {
+        "type": "object",
+        "required": ["id", "backend", "subject", "body", "date"],
+        "properties": {
+            "id": {"type": "integer"},
+            "backend": _nullable({"type": "string"}),
+            "subject": {"type": "string"},
+            "body": {"type": "string"},
+            "date": {"type": "string", "format": "date-time"},
+        },
+    }
+    answer = {
+        "type": "object",
+        "required": ["status", "alert"],
+        "properties": {"status": {"type": "string"}, "alert": alert},
+    }
+    return {
+        "post": {
+            "summary": "A gateway reports its own trouble; stored and shown on the console.",
+            "operationId": "alert",
+            "requestBody": _form_body(ALERT_FIELDS, ["subject"]),
+            "security": SECURED,
+            "responses": {
+                "200": _json(answer, "Recorded (credentials masked)."),
+                **_errors(400, 401, 403, 429, 503),
+            },
+        }
+    }
+
+
 def _outbox() -> dict[str, Any]:
     return {
         "get": {
@@ -375,10 +414,9 @@ def _backend_call(kind: str) -> dict[str, Any]:
         "security": SECURED,
         "responses": {"200": answer, **_errors(400, 401, 403, 404, 413, 429, 503)},
     }
-    return {
-        method: {**operation, "operationId": f"backend_{kind}_{method}"}
-        for method in ("get", "post")
-    }
+    # Some phone apps let their users pick PUT for inbound messages.
+    methods = ("get", "post", "put") if kind == "receive" else ("get", "post")
+    return {method: {**operation, "operationId": f"backend_{kind}_{method}"} for method in methods}
 
 
 def _message() -> dict[str, Any]:
@@ -557,6 +595,7 @@ def document(version: str) -> dict[str, Any]:
             "/router/receive": _receive(),
             "/router/outbox": _outbox(),
             "/router/delivered": _delivered(),
+            "/router/alert": _alert(),
             "/router/backends/{name}/receive": _backend_call("receive"),
             "/router/backends/{name}/delivered": _backend_call("delivered"),
             "/router/send": _send(),

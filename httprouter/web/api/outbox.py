@@ -1,6 +1,13 @@
-"""/router/outbox: polling gateways take queued messages, each leased to one poller at a time."""
+"""/router/outbox: polling gateways take queued messages, each leased to one poller at a time.
+
+Each message is shown as its backend's engine shows it to its poller (`outbox_entry`; unchanged
+but for engines of pollers that need it so).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify
 
@@ -25,7 +32,20 @@ def outbox() -> Response:
         limit=limit,
     )
     return jsonify(
-        outbox=lease.messages,
+        outbox=shown(lease.messages),
         status="Outbox follows.",
         lease_expires=iso(lease.expires_at) if lease.messages else None,
     )
+
+
+def shown(messages: Iterable[dict[str, Any]], to: str | None = None) -> list[dict[str, Any]]:
+    """The queued messages as a poller is shown them by the engine of backend `to` (the
+    caller's), or of each message's own backend."""
+    registry = get_router().gateways
+    found = []
+    for message in messages:
+        engine = registry.get(to or message["backend"]) if hasattr(registry, "get") else None
+        entry = engine.outbox_entry(message) if engine is not None else message
+        if entry is not None:
+            found.append(entry)
+    return found

@@ -11,6 +11,7 @@ from ...gateways.base import Inbound
 from ...router import Received
 from .. import get_router, route
 from ..params import authorize, current_call, is_truthy, required_text
+from .outbox import shown
 
 bp = Blueprint("receive", __name__)
 
@@ -40,8 +41,5 @@ def receive() -> Response:
     result = store_inbound(backend, legacy.read_inbound(call))
     if current_app.config["ROUTER_SILENT"] and not is_truthy(params.get("echo")):
         return Response("", status=200, mimetype="text/plain")
-    return jsonify(
-        message=result.message.to_json(),
-        responses=[r.to_json() for r in result.responses],
-        status="Message handled.",
-    )
+    responses = shown([r.to_json() for r in result.responses], to=backend)
+    return jsonify(message=result.message.to_json(), responses=responses, status="Message handled.")

@@ -1,5 +1,6 @@
 """The queues dashboard: counts per backend and status, the oldest waiting message per backend,
-the failed messages (with "send again") and the inbound / outbound / failed traffic per hour."""
+the failed messages (with "send again"), the inbound / outbound / failed traffic per hour, and
+the gateways' latest alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import render_template
 
 from ... import clock
 from ...domain.statuses import FAILED
+from ...store.alerts import recent_alerts
 from ...store.counts import oldest_waiting, queue_counts, totals
 from ...store.log import LogFilter, log_page
 from ...store.traffic import HOURS, hourly_traffic
@@ -19,6 +21,7 @@ from .stats import CHART_BOTTOM, CHART_HEIGHT, CHART_WIDTH, STATUS_ORDER, age_te
 bp = console_blueprint("console_queues")
 
 FAILED_SHOWN = 50
+ALERTS_SHOWN = 20
 
 
 @route(bp, "/queues")
@@ -29,6 +32,7 @@ def queues() -> str:
         oldest = oldest_waiting(conn)
         failed = log_page(conn, LogFilter(statuses=[FAILED], limit=FAILED_SHOWN)).rows
         traffic = hourly_traffic(conn, now)
+        alerts = recent_alerts(conn, ALERTS_SHOWN)
     bars, top = chart_bars(traffic)
     summed = totals(counts)
     per_status = {s: summed.get(s, 0) for s in STATUS_ORDER}
@@ -43,4 +47,5 @@ def queues() -> str:
         bars=bars,
         top=top,
         chart={"width": CHART_WIDTH, "height": CHART_HEIGHT, "bottom": CHART_BOTTOM},
+        alerts=alerts,
     )
