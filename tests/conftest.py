@@ -18,8 +18,8 @@ from flask.testing import FlaskClient
 from httprouter import create_app
 from httprouter.router import Router
 
-from .dbs import PG_ENV, PostgresDatabase, SqliteTemplate, pg_admin_url
-from .gateway import Gateway
+from .support.dbs import PG_ENV, PostgresDatabase, SqliteTemplate, pg_admin_url
+from .support.gateway import Gateway
 
 ECHO = "httprouter.apps.echo.EchoApp"
 
@@ -108,7 +108,7 @@ def router(app: Flask) -> Router:
 
 @pytest.fixture
 def gateway() -> Iterator[Callable[..., Gateway]]:
-    """Start scripted loopback gateways (tests/gateway.py); all are closed after the test."""
+    """Start scripted loopback gateways (tests/support/gateway.py); all are closed after the test."""
     made: list[Gateway] = []
 
     def start(script: Any = None, default: Any = None) -> Gateway:

@@ -88,7 +88,7 @@ def _as_handed_out(table: Any) -> list[Any]:
 
     SQLAlchemy writes RETURNING columns unqualified for SQLite (`WHERE id = backend_id`): SQL
     takes `id` from the subquery's own table and `backend_id` (`connection_id`), which that table
-    lacks, from the updated row. tests/test_outbox.py checks the names and identities.
+    lacks, from the updated row. tests/unit/store/test_outbox.py checks the names and identities.
     """
     b, c = backends.alias("b"), connections.alias("c")
     return [

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from httprouter.store.engine import make_engine
 from httprouter.store.schema import connections, delivery_attempts, messages, status_changes
 
-from ..servers import ServedRouter, free_port
 from ..support.gsm import gsm7_encode
 from ..support.jasmin import Jasmin, jcli_blocks, parse_blocks, placeholders
+from ..support.servers import ServedRouter, free_port
 from ..support.smsc import SMSC, Message
 
 ROUTER_PASSWORD = "router-pw-jasmin-e2e"

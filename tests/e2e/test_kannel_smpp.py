@@ -22,12 +22,12 @@ from sqlalchemy import select
 from httprouter.store.engine import make_engine
 from httprouter.store.schema import backends, connections, messages, status_changes
 
-from ..servers import ServedRouter, free_port
 from ..support.gsm import gsm7_encode
+from ..support.servers import ServedRouter, free_port
 from ..support.smsc import SMSC, Message
-from ..test_kannel_e2e import BEARERBOX, SMSBOX, Processes, wait_port, wait_until
+from .test_kannel_fakesmsc import BEARERBOX, SMSBOX, Processes, wait_port, wait_until
 
-EXAMPLE = Path(__file__).parent.parent.parent / "docs" / "kannel-smpp.conf.example"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "kannel-smpp.conf.example"
 BACKEND = "operator"  # the example's smsc-id
 ROUTER_PASSWORD = "router-pw-smpp"
 SENDSMS_PASSWORD = "sendsms-pw-smpp"

@@ -13,7 +13,7 @@
   poll once the lease has run out → handed out again.
 
 Rows live beside each other in `tests/gateways/<engine>.py` as INBOUND, OUTBOUND, REPORTS and
-POLLS; `tests/test_engine_table.py` runs every module it finds there, on SQLite and PostgreSQL.
+POLLS; `tests/unit/gateways/test_engine_table.py` runs every module it finds there, on SQLite and PostgreSQL.
 In a request, `{id}` and `{token}` stand for the message's id and signed token, `{external_id}`
 for the gateway id the row gave the message; in a poll row `{id1}`, `{token1}`, `{id2}`… for the
 queued messages', in the call and in the answers. A call's `finish` completes it once filled

@@ -48,7 +48,7 @@ __all__ = [
     "smsc",
 ]
 
-REPO_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+REPO_ROOT = str(Path(__file__).resolve().parents[2])
 CONTROL_TIMEOUT = 10.0
 
 

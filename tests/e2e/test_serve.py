@@ -1,0 +1,81 @@
+"""`httprouter serve`: gunicorn, migrations on start, concurrent workers on SQLite."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from httprouter.store.engine import make_engine
+from httprouter.store.schema import messages
+from tests.support.servers import ServedRouter
+
+
+@pytest.fixture
+def served(tmp_path, request):
+    servers = []
+
+    def start(settings, *args):
+        server = ServedRouter(tmp_path, settings, *args)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_serve_on_default_sqlite_migrates_and_answers(served, tmp_path):
+    server = served({"SMS_APPS": ["httprouter.apps.echo.EchoApp"]})
+    r = requests.get(
+        server.url + "/router/receive",
+        params={"backend": "console", "sender": "+15551234", "message": "ping"},
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert r.json()["responses"][0]["text"] == "pong"
+    assert (tmp_path / "httprouter.sqlite3").exists()
+    out = server.output()
+    assert f"listening on http://127.0.0.1:{server.port}" in out
+    assert "httprouter.sqlite3" in out
+
+
+def test_concurrent_workers_on_sqlite_never_report_locked(served, tmp_path):
+    server = served(
+        {"SMS_APPS": ["httprouter.apps.echo.EchoApp"]}, "--workers", "3", "--threads", "8"
+    )
+
+    def hit(i):
+        return requests.post(
+            server.url + "/router/receive",
+            data={"backend": "console", "sender": f"+1555{i:04d}", "message": f"m{i}"},
+            timeout=60,
+        ).status_code
+
+    with ThreadPoolExecutor(32) as pool:
+        codes = list(pool.map(hit, range(400)))
+    assert codes.count(200) == 400, {c: codes.count(c) for c in set(codes)}
+    engine = make_engine(f"sqlite:///{tmp_path}/httprouter.sqlite3")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar() == 800
+    engine.dispose()
+    assert "database is locked" not in server.output()
+
+
+def test_bad_app_path_stops_start_up_with_its_name(tmp_path):
+    import subprocess
+    import sys
+
+    env = {"HTTPROUTER_SMS_APPS": '["no.such.App"]', "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", "1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "no.such.App" in proc.stdout + proc.stderr
