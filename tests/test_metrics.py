@@ -7,9 +7,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from httprouter import create_app
-from httprouter.store import metrics
 from httprouter.apps import AppBase
 from httprouter.domain.statuses import DELIVERED, FAILED, SENT
+from httprouter.store import metrics
 from httprouter.store.history import change_status
 from tests.servers import ServedRouter, free_port
 
