@@ -1,41 +1,44 @@
-"""The `httprouter` command: serve, worker, db upgrade/check, send, resend."""
+"""The `httprouter` command: serve, worker, db upgrade, config check, send, resend, user.
+
+Each command reads the configuration, does its one job and says what it did; `serve`'s process
+supervision (gunicorn, the embedded dispatcher, migrating apart) is in `ops/serve.py`. Any
+HttpRouterError a command raises ends it with `Error: <message>` and exit status 1.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from ..config import load_config
 from ..errors import ConfigError, HttpRouterError
-from ..logsetup import (
-    config_secrets,
-    configure_logging,
-    gunicorn_logger_class,
-    install_redaction,
-)
+from ..logsetup import config_secrets, configure_logging, install_redaction
 from ..redact import redact_url
 
 log = logging.getLogger(__name__)
 
 
+class Commands(click.Group):
+    """A command group that ends any command's HttpRouterError with its message, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HttpRouterError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
 def _config() -> dict[str, Any]:
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    config = load_config()
     install_redaction(config_secrets(config))
     configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"])
     return config
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="httprouter")
 def main() -> None:
     """httprouter: a standalone HTTP SMS router."""
@@ -56,153 +59,10 @@ def main() -> None:
 )
 def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool) -> None:
     """Run the HTTP service under gunicorn."""
-    from gunicorn.app.base import BaseApplication
+    from . import serve as supervision
 
     config = _config()
-    port = port or config["PORT"]
-    metrics_dir = _metrics_dir()
-    _run_apart(lambda: _prepare(config, migrate))
-    apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
-    log.info(
-        "httprouter listening on http://%s:%s; database: %s; apps: %s",
-        host,
-        port,
-        redact_url(config["DATABASE_URL"]),
-        ", ".join(apps) or "(none)",
-        extra={"event": "start"},
-    )
-    dispatcher = None
-    if config["EMBEDDED_DISPATCHER"]:
-        dispatcher = _start_embedded_dispatcher(config, port)
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", threads)
-            self.cfg.set("timeout", 60)
-            self.cfg.set("graceful_timeout", 30)
-            # Kannel puts a whole message, URL-encoded, in the query string: a 10,000-character
-            # UCS-2 text is ~60 kB. Our own MAX_MESSAGE_LENGTH check (413) is the limit instead.
-            self.cfg.set("limit_request_line", 0)
-            self.cfg.set("accesslog", None)  # our own request log masks passwords
-            self.cfg.set("errorlog", "-")
-            self.cfg.set("loglevel", config["LOG_LEVEL"].lower())
-            self.cfg.set("logger_class", gunicorn_logger_class(config["LOG_FORMAT"]))
-            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24
-                self.cfg.set("control_socket_disable", True)
-            if dispatcher is not None:
-                self.cfg.set("on_exit", lambda _arbiter: _stop_child(dispatcher))
-
-        def load(self) -> Any:
-            from .. import create_app
-
-            return create_app()
-
-    try:
-        Server().run()
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-def _prepare(config: dict[str, Any], migrate: bool) -> None:
-    """What serve does before the web workers start: migrate, check the push backends."""
-    from ..store.engine import make_engine
-    from .migrate import upgrade
-
-    if migrate:
-        engine = make_engine(config["DATABASE_URL"])
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-    if config["EMBEDDED_DISPATCHER"]:
-        _check_backends(config)
-
-
-def _run_apart(action: Callable[[], None]) -> None:
-    """Run `action` in a child process and wait for it to end; stop if it failed.
-
-    gunicorn forks the web workers from this process, so each worker starts with all of its
-    memory: what start-up alone needs (alembic, the migration scripts, the push backends) is
-    imported in the child and goes away with it. A ClickException ends the child as it would end
-    the command (its message, its exit code).
-    """
-    import multiprocessing
-
-    child = multiprocessing.get_context("fork").Process(target=_as_command, args=(action,))
-    child.start()
-    child.join()
-    if child.exitcode != 0:  # negative when a signal ended it
-        raise click.exceptions.Exit(max(child.exitcode or 1, 1))
-
-
-def _as_command(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-
-
-def _metrics_dir() -> str | None:
-    """Make sure every process of this service counts into one metrics folder.
-
-    An operator's PROMETHEUS_MULTIPROC_DIR is used as it is; otherwise a temporary folder is made
-    (and returned, to be removed on exit).
-    """
-    from ..store import metrics
-
-    given = os.environ.get(metrics.MULTIPROC_ENV)
-    if given:
-        os.makedirs(given, exist_ok=True)
-        metrics.use_multiprocess_dir(given)
-        return None
-    made = tempfile.mkdtemp(prefix="httprouter-metrics-")
-    metrics.use_multiprocess_dir(made)
-    return made
-
-
-def _check_backends(config: dict[str, Any]) -> None:
-    """Build every configured push backend now, so a bad option stops start-up naming it."""
-    from ..gateways.registry import GatewayRegistry
-
-    try:
-        GatewayRegistry(config).check()
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
-
-
-def _start_embedded_dispatcher(config: dict[str, Any], port: int) -> Any:
-    """Start `httprouter worker` as a child process that stops with serve (never a thread in
-    gunicorn's arbiter, which forks the web workers)."""
-    import os
-
-    # Starts this package's own worker with this interpreter: no untrusted input.
-    import subprocess  # nosec B404
-
-    env = dict(os.environ)
-    if not config["PUBLIC_URL"]:
-        env["HTTPROUTER_PORT"] = str(port)  # delivery-report URLs point at this server
-    command = [sys.executable, "-m", "httprouter.ops.cli", "worker", "--parent", str(os.getpid())]
-    log.info("dispatcher: embedded (EMBEDDED_DISPATCHER = True)", extra={"event": "start"})
-    return subprocess.Popen(command, env=env)  # nosec B603
-
-
-def _stop_child(process: Any) -> None:
-    import signal
-    import subprocess  # nosec B404
-
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    except ChildProcessError:  # gunicorn's arbiter already reaped it
-        pass
+    supervision.serve(config, host, port or config["PORT"], workers, threads, migrate)
 
 
 @main.command()
@@ -216,7 +76,6 @@ def _stop_child(process: Any) -> None:
 @click.option("--parent", type=int, default=None, hidden=True, help="Exit when this process dies.")
 def worker(concurrency: int | None, names: str | None, parent: int | None) -> None:
     """Push queued messages to their gateways until stopped (SIGTERM finishes sends in flight)."""
-    import os
     import signal
     import threading
 
@@ -230,9 +89,9 @@ def worker(concurrency: int | None, names: str | None, parent: int | None) -> No
     router = build_router(config)
     try:
         dispatcher = Dispatcher(router, concurrency=concurrency, backends_only=only)
-    except HttpRouterError as exc:
+    except HttpRouterError:
         router.engine.dispose()
-        raise click.ClickException(exc.message) from exc
+        raise
 
     def _stop(signum: int, _frame: Any) -> None:
         log.info("dispatcher stopping (signal %d): finishing sends in flight", signum)
@@ -241,18 +100,11 @@ def worker(concurrency: int | None, names: str | None, parent: int | None) -> No
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if parent is not None:
+        from .serve import watch_parent
 
-        def _watch_parent() -> None:
-            while not dispatcher.stop.wait(1.0):
-                if os.getppid() != parent:
-                    log.warning("httprouter serve is gone; the dispatcher stops")
-                    dispatcher.stop.set()
-
-        threading.Thread(target=_watch_parent, daemon=True).start()
+        threading.Thread(target=watch_parent, args=(parent, dispatcher.stop), daemon=True).start()
     try:
         dispatcher.run()
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         router.engine.dispose()
 
@@ -282,8 +134,6 @@ def resend(statuses: tuple[str, ...], backend: str | None, since: str | None) ->
     router = build_router(config)
     try:
         count = requeue_matching(router, list(statuses) or ["F"], backend, start)
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         router.engine.dispose()
     click.echo(f"queued {count} message(s) again")
@@ -327,7 +177,7 @@ def config_check() -> None:
         config = load_config()
         loaded = check_plugins(config)
     except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from exc
+        raise click.ClickException(f"configuration error: {exc.message}") from exc
     click.echo(json.dumps(masked(config), indent=2, ensure_ascii=False, default=str))
     for line in loaded:
         click.echo(f"loaded {line}", err=True)
@@ -347,8 +197,6 @@ def send(backend: str, recipients: tuple[str, ...], priority: int, text: str) ->
     router = build_router(config)
     try:
         sent = router.send(text, [(backend, r) for r in recipients], priority=priority)
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         router.engine.dispose()
     for msg in sent:
@@ -372,8 +220,6 @@ def _user_command(action: Any) -> Any:
     engine = _engine()
     try:
         return action(engine)
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     except DBAPIError as exc:
         raise click.ClickException(
             f"cannot use the console_users table ({type(exc.orig).__name__}); "
