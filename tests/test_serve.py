@@ -40,6 +40,7 @@ def test_serve_on_default_sqlite_migrates_and_answers(served, tmp_path):
     out = server.output()
     assert f"listening on http://127.0.0.1:{server.port}" in out
     assert "httprouter.sqlite3" in out
+    assert "alembic" not in out  # no plugin set-up lines, no "Context impl"
 
 
 def test_concurrent_workers_on_sqlite_never_report_locked(served, tmp_path):

@@ -34,13 +34,18 @@ class Commands(click.Group):
 def _config() -> dict[str, Any]:
     config = load_config()
     install_redaction(config_secrets(config))
-    configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"])
+    context = click.get_current_context(silent=True)
+    verbose = bool(context and context.find_root().params.get("verbose"))
+    configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"], verbose=verbose)
     return config
 
 
 @click.group(cls=Commands)
 @click.version_option(package_name="httprouter")
-def main() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log the libraries' steps (alembic's migrations)."
+)
+def main(verbose: bool) -> None:
     """httprouter: a standalone HTTP SMS router."""
 
 

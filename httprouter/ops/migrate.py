@@ -41,14 +41,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK})
             conn.commit()
         try:
+            before = MigrationContext.configure(conn).get_current_revision()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
             conn.commit()
+            after = MigrationContext.configure(conn).get_current_revision()
         finally:
             if not is_sqlite(engine):
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK})
                 conn.commit()
-    log.info("database at revision %s", revision)
+    if before == after:
+        log.debug("database already at revision %s", after)
+    else:
+        log.info("database migrated from revision %s to %s", before or "(none)", after)
 
 
 def current_revision(engine: Engine) -> str | None:
