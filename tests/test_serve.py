@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -10,7 +14,7 @@ from sqlalchemy import func, select
 
 from httprouter.store.engine import make_engine
 from httprouter.store.schema import messages
-from tests.servers import ServedRouter
+from tests.servers import ServedRouter, free_port
 
 
 @pytest.fixture
@@ -66,12 +70,9 @@ def test_concurrent_workers_on_sqlite_never_report_locked(served, tmp_path):
 
 
 def test_bad_app_path_stops_start_up_with_its_name(tmp_path):
-    import subprocess
-    import sys
-
     env = {"HTTPROUTER_SMS_APPS": '["no.such.App"]', "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", str(free_port())],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -80,3 +81,27 @@ def test_bad_app_path_stops_start_up_with_its_name(tmp_path):
     )
     assert proc.returncode != 0
     assert "no.such.App" in proc.stdout + proc.stderr
+
+
+def test_serve_on_a_busy_port_fails_at_once_naming_it_and_starts_nothing(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HTTPROUTER_LOG_FORMAT": "text"}
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "httprouter", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        took = time.monotonic() - started
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert f"port {port} on 127.0.0.1 is in use" in out and "--port" in out, out
+    assert len(out.strip().splitlines()) == 1, out  # one line: no "listening", no dispatcher
+    assert not (tmp_path / "httprouter.sqlite3").exists()  # nothing migrated either
+    assert took < 5, took  # gunicorn alone tries five times, a second apart

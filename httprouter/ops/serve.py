@@ -12,18 +12,20 @@ child and goes away with it. Every process of the service counts its metrics int
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import subprocess  # nosec B404
 import sys
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import HttpRouterError
+from ..errors import ConfigError, HttpRouterError
 from ..logsetup import gunicorn_logger_class
 from ..redact import redact_url
 
@@ -35,7 +37,11 @@ STOP_SECONDS = 40  # how long the embedded dispatcher may take to finish its sen
 def serve(
     config: dict[str, Any], host: str, port: int, workers: int, threads: int, migrate: bool
 ) -> None:
-    """Prepare the database, start the embedded dispatcher and run gunicorn until stopped."""
+    """Prepare the database, start the embedded dispatcher and run gunicorn until stopped.
+
+    The address is taken first: when it cannot be, serve stops before anything has started.
+    """
+    listener = listen(host, port)
     metrics_dir = make_metrics_dir()
     try:
         run_apart(lambda: prepare(config, migrate))
@@ -51,13 +57,44 @@ def serve(
         dispatcher = None
         if config["EMBEDDED_DISPATCHER"]:
             dispatcher = start_embedded_dispatcher(config, port)
-        settings = gunicorn_settings(config, f"{host}:{port}", workers, threads)
+        # gunicorn takes the socket over (it closes the descriptor it is given).
+        settings = gunicorn_settings(config, f"fd://{listener.detach()}", workers, threads)
         if dispatcher is not None:
             settings["on_exit"] = lambda _arbiter: stop_child(dispatcher)
         run_gunicorn(settings)
     finally:
+        listener.close()  # a no-op once gunicorn has it
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind `host`:`port` now (as gunicorn would); a ConfigError saying why when it cannot be."""
+    where = f"port {port} on {host}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise ConfigError(f"cannot listen on {host!r}: {exc}; see --host", field="host") from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        if exc.errno == errno.EADDRINUSE:
+            why = f"{where} is in use (another httprouter serve?)"
+        elif exc.errno == errno.EACCES:
+            why = f"{where} needs privileges this user lacks (ports below 1024 do)"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            why = f"{host} is not an address of this machine"
+        else:
+            why = f"cannot listen on {where}: {exc.strerror}"
+        raise ConfigError(
+            f"{why}; choose another with --port or --host (or the PORT setting)", field="PORT"
+        ) from None
+    return listener
 
 
 def gunicorn_settings(
