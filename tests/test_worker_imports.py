@@ -14,7 +14,7 @@ SERVE_THEN_WORK = """
 from httprouter import create_app
 from httprouter.ops import cli, serve
 
-config = cli._config()
+config = cli._config("create")
 serve.run_apart(lambda: serve.prepare(config, True))  # what serve does before gunicorn forks
 loaded("arbiter")
 client = create_app().test_client()
@@ -29,7 +29,7 @@ from httprouter import build_router
 from httprouter.ops import cli, serve
 from httprouter.delivery.dispatcher import Dispatcher
 
-serve.run_apart(lambda: serve.prepare(cli._config(), True))
+serve.run_apart(lambda: serve.prepare(cli._config("create"), True))
 Dispatcher(build_router(cli._config())).run_until_idle()
 loaded("dispatcher")
 """

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -31,12 +31,18 @@ class Commands(click.Group):
             raise click.ClickException(exc.message) from exc
 
 
-def _config() -> dict[str, Any]:
+def _config(database: Literal["use", "create", "skip"] = "use") -> dict[str, Any]:
+    """Load the configuration, set up the logs and check the database file is there to `use`
+    (or may be made: `create`) — see ops/database.py."""
+    from .database import check_database
+
     config = load_config()
     install_redaction(config_secrets(config))
     context = click.get_current_context(silent=True)
     verbose = bool(context and context.find_root().params.get("verbose"))
     configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"], verbose=verbose)
+    if database != "skip":
+        check_database(config["DATABASE_URL"], create=database == "create")
     return config
 
 
@@ -66,7 +72,7 @@ def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool
     """Run the HTTP service under gunicorn."""
     from . import serve as supervision
 
-    config = _config()
+    config = _config(database="create")
     supervision.serve(config, host, port or config["PORT"], workers, threads, migrate)
 
 
@@ -87,7 +93,7 @@ def worker(concurrency: int | None, names: str | None, parent: int | None) -> No
     from .. import build_router
     from ..delivery.dispatcher import Dispatcher
 
-    config = _config()
+    config = _config(database="use" if parent is None else "skip")  # serve checked it
     if concurrency is not None and concurrency < 1:
         raise click.BadParameter("must be at least 1", param_hint="--concurrency")
     only = [n.strip() for n in names.split(",") if n.strip()] if names else None
@@ -156,7 +162,7 @@ def db_upgrade(revision: str) -> None:
     from ..store.engine import make_engine
     from .migrate import current_revision, upgrade
 
-    config = _config()
+    config = _config(database="create")
     engine = make_engine(config["DATABASE_URL"])
     try:
         upgrade(engine, revision)
@@ -213,22 +219,18 @@ def user() -> None:
     """Console users: create, list, delete."""
 
 
-def _engine() -> Any:
-    from ..store.engine import make_engine
-
-    return make_engine(_config()["DATABASE_URL"])
-
-
-def _user_command(action: Any) -> Any:
+def _user_command(url: str, action: Any) -> Any:
     from sqlalchemy.exc import DBAPIError
 
-    engine = _engine()
+    from ..store.engine import make_engine
+
+    engine = make_engine(url)
     try:
         return action(engine)
     except DBAPIError as exc:
         raise click.ClickException(
-            f"cannot use the console_users table ({type(exc.orig).__name__}); "
-            "run `httprouter db upgrade` first"
+            f"cannot use the console_users table of {redact_url(url)} "
+            f"({type(exc.orig).__name__}): run `httprouter db upgrade` to bring it up to date"
         ) from exc
     finally:
         engine.dispose()
@@ -243,11 +245,12 @@ def user_create(username: str, password_stdin: bool) -> None:
     """Create console user USERNAME (the password is prompted for, never a default)."""
     from ..store.users import create_user
 
+    url = _config()["DATABASE_URL"]  # before the password: a missing database says so first
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    created = _user_command(lambda engine: create_user(engine, username, password))
+    created = _user_command(url, lambda engine: create_user(engine, username, password))
     click.echo(f"created console user {created.username}")
 
 
@@ -256,7 +259,7 @@ def user_list() -> None:
     """List console users, their last login and whether they are locked."""
     from ..store.users import list_users
 
-    for found in _user_command(list_users):
+    for found in _user_command(_config()["DATABASE_URL"], list_users):
         last = found.last_login_at.isoformat(timespec="seconds") if found.last_login_at else "never"
         locked = f"\tlocked until {found.locked_until.isoformat()}" if found.locked_until else ""
         click.echo(f"{found.username}\tlast login {last}{locked}")
@@ -268,7 +271,7 @@ def user_delete(username: str) -> None:
     """Delete console user USERNAME."""
     from ..store.users import delete_user
 
-    _user_command(lambda engine: delete_user(engine, username))
+    _user_command(_config()["DATABASE_URL"], lambda engine: delete_user(engine, username))
     click.echo(f"deleted console user {username}")
 
 

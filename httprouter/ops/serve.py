@@ -39,7 +39,8 @@ def serve(
 ) -> None:
     """Prepare the database, start the embedded dispatcher and run gunicorn until stopped.
 
-    The address is taken first: when it cannot be, serve stops before anything has started.
+    The address is taken first (and the database file checked by the command before): when
+    either cannot be used, serve stops before anything has started.
     """
     listener = listen(host, port)
     metrics_dir = make_metrics_dir()
