@@ -236,6 +236,11 @@ def _user_command(url: str, action: Any) -> Any:
         engine.dispose()
 
 
+def _on_a_terminal() -> bool:
+    """Tell whether a person can be prompted: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
 @user.command("create")
 @click.argument("username")
 @click.option(
@@ -248,6 +253,11 @@ def user_create(username: str, password_stdin: bool) -> None:
     url = _config()["DATABASE_URL"]  # before the password: a missing database says so first
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not _on_a_terminal():
+        raise click.ClickException(
+            "the password is prompted for on a terminal, and stdin is not one: "
+            "to pipe the password in, add --password-stdin"
+        )
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     created = _user_command(url, lambda engine: create_user(engine, username, password))
