@@ -93,7 +93,7 @@ def test_prints_effective_config_with_secrets_masked(tmp_path):
         ),
         (
             {"HTTPROUTER_BACKENDS": '{"x": {"ENGINE": "kanel"}}'},
-            "BACKENDS\\['x'\\]: unknown ENGINE 'kanel'; engines: dummy, file, http, jasmin, kannel, log",
+            "BACKENDS\\['x'\\]: unknown ENGINE 'kanel'; engines: console, dummy, file, http, jasmin, kannel, log",
         ),
         (
             {"HTTPROUTER_BACKENDS": '{"default": {"ENGINE": "kannel", "dlr_mask": 99}}'},

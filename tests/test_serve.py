@@ -47,6 +47,28 @@ def test_serve_on_default_sqlite_migrates_and_answers(served, tmp_path):
     assert "alembic" not in out  # no plugin set-up lines, no "Context impl"
 
 
+def test_replies_to_the_console_simulator_end_delivered_and_status_stays_ok(served):
+    """The demo: nothing configured for the simulator's backend, `console`."""
+    server = served({"SMS_APPS": ["httprouter.apps.echo.EchoApp"], "STATUS_PENDING_MINUTES": 0.01})
+    answer = requests.get(
+        server.url + "/router/receive",
+        params={"backend": "console", "sender": "+15551234", "message": "ping"},
+        timeout=10,
+    ).json()
+    reply = answer["responses"][0]["id"]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        detail = requests.get(f"{server.url}/router/messages/{reply}", timeout=10).json()
+        found = detail["message"]
+        if found["status"] != "Q":
+            break
+        time.sleep(0.2)
+    assert found["status"] == "D", found
+    time.sleep(1)  # longer than STATUS_PENDING_MINUTES
+    status = requests.get(server.url + "/router/status", timeout=10)
+    assert status.text.startswith("STATUS: OK"), status.text
+
+
 def test_concurrent_workers_on_sqlite_never_report_locked(served, tmp_path):
     server = served(
         {"SMS_APPS": ["httprouter.apps.echo.EchoApp"]}, "--workers", "3", "--threads", "8"

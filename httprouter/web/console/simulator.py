@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from ...domain.messages import Connection as Link
 from ...errors import ValidationError
+from ...gateways.console import SIMULATOR_BACKEND
 from ...store.rows import select_messages
 from ...store.schema import backends, connections
 from ...store.schema import messages as m
@@ -23,7 +24,7 @@ from .logquery import MAX_FILTER_LENGTH
 
 bp = console_blueprint("console_simulator")
 
-DEFAULT_BACKEND = "console"
+DEFAULT_BACKEND = SIMULATOR_BACKEND  # its replies are delivered to it: gateways/console.py
 DEFAULT_SENDER = "+12065551212"
 THREAD_LENGTH = 100
 POLL_SECONDS = 2
