@@ -21,7 +21,7 @@ _ADVISORY_LOCK = 7_271_201
 
 
 def migrations_dir() -> Path:
-    """Return the folder that holds env.py and versions/."""
+    """Return the folder that holds env.py and versions/: the package httprouter.migrations."""
     return Path(str(files("httprouter.migrations")))
 
 
