@@ -15,18 +15,20 @@ from ..support.engine_table import (
     Sent,
 )
 
+# The simulated phone's report that message 42 reached it: the whole push.
+REPORT = Sent(
+    "GET",
+    "http://router.test/router/backends/gw/delivered?message_id=42&token=tok42&status=delivered",
+    headers={},
+    body=None,
+)
+
 OUTBOUND = [
     OutboundRow(
         "the push is a GET of the message's own report URL saying delivered",
         {"ENGINE": "console"},
         {"text": "pong"},
-        Sent(
-            "GET",
-            "http://router.test/router/backends/gw/delivered?message_id=42&token=tok42"
-            "&status=delivered",
-            headers={},
-            body=None,
-        ),
+        REPORT,
         Reply(200, '{"status": "Report recorded."}'),
         Outcome.SENT,
     ),
@@ -34,11 +36,7 @@ OUTBOUND = [
         "the router not answering is retried, as any gateway that is down",
         {"ENGINE": "console"},
         {"text": "pong"},
-        Sent(
-            "GET",
-            "http://router.test/router/backends/gw/delivered?message_id=42&token=tok42"
-            "&status=delivered",
-        ),
+        REPORT,
         Reply(503, '{"error": "database unavailable, try again later"}'),
         Outcome.RETRY,
     ),
