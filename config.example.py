@@ -32,10 +32,12 @@
 
 # Full per-backend configuration; wins over ROUTER_URL for that name.
 #   {"name": {"ENGINE": "<engine>", ...options}}
-# ENGINE: kannel, jasmin, http, dummy, log, file (docs/gateways/), or the dotted path of your own
-# httprouter.gateways.base.GatewayEngine subclass.
+# ENGINE: kannel, jasmin, http, dummy, log, file, console (docs/gateways/), or the dotted path of
+# your own httprouter.gateways.base.GatewayEngine subclass.
 # An entry without ENGINE only sets options for a backend whose template comes from ROUTER_URL;
 # BACKENDS["default"] sets options for every backend without an entry of its own.
+# The console simulator's backend, "console", has the console engine (its replies are delivered
+# to the simulator) unless BACKENDS or a ROUTER_URL dict names it.
 # Options every engine takes: timeout (15), rate_limit (messages/second, none),
 # max_attempts (3), backoff_base and backoff_max (seconds), permanent_statuses
 # ([400, 401, 403, 404, 413, 422]). Receive side: "password", the backend's own credential.

@@ -27,8 +27,12 @@ class Setting:
     secret: bool = False
 
 
-def _sqlite_default() -> str:
-    return "sqlite:///" + os.path.join(os.getcwd(), "httprouter.sqlite3")
+SQLITE_FILE = "httprouter.sqlite3"
+
+
+def default_database_url() -> str:
+    """DATABASE_URL's default: the SQLite file `httprouter.sqlite3` in the working folder."""
+    return "sqlite:///" + os.path.join(os.getcwd(), SQLITE_FILE)
 
 
 NONE = type(None)
@@ -126,7 +130,7 @@ def load_config(
         _check_value(key, value)
     _check_semantics(config)
     if config["DATABASE_URL"] is None:
-        config["DATABASE_URL"] = _sqlite_default()
+        config["DATABASE_URL"] = default_database_url()
     return config
 
 

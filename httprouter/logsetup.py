@@ -24,6 +24,9 @@ _EXTRA_KEYS = ("status", "worker")
 _context: ContextVar[dict[str, Any] | None] = ContextVar("httprouter_log_context", default=None)
 _installed_secrets: list[str] = []
 _base_factory = logging.getLogRecordFactory()
+# Libraries whose INFO lines are start-up chatter (alembic: its plugin set-up, "Context impl",
+# each migration step): shown at DEBUG or when asked for (`httprouter --verbose`).
+CHATTY_LIBRARIES = ("alembic",)
 
 
 class JsonFormatter(logging.Formatter):
@@ -112,8 +115,10 @@ def install_redaction(secrets: Iterable[str]) -> None:
     logging.setLogRecordFactory(factory)
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None) -> None:
-    """Send the service's logs to stderr in the chosen format."""
+def configure_logging(
+    level: str = "INFO", fmt: str = "json", stream: Any = None, *, verbose: bool = False
+) -> None:
+    """Send the service's logs to stderr in the chosen format (`verbose`: libraries' INFO too)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -126,6 +131,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
     handler._httprouter = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    chatty = logging.NOTSET if verbose or root.level <= logging.DEBUG else logging.WARNING
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(chatty)
 
 
 def bind_context(**fields: Any) -> Token[dict[str, Any] | None]:

@@ -39,7 +39,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url", ""))  # ops/migrate.py sets it
     try:
         with engine.connect() as conn:
             _configure(conn)

@@ -5,7 +5,9 @@ ones the modules of this package declare in their `ENGINES` dict (an engine modu
 gateway needs: no list here to edit); `shipped_engines()` finds them. A backend
 without an engine of its own takes ROUTER_URL's template (the `http` engine), else
 BACKENDS["default"]'s engine; a backend with none of these has no engine: its messages wait in
-the outbox for pollers (the legacy pull mode).
+the outbox for pollers (the legacy pull mode). The console simulator's backend is the exception:
+unless BACKENDS or ROUTER_URL's dict names it, it has the `console` engine, which delivers its
+replies to the simulated phone (a catch-all template or default is for real gateways).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..plugins import import_object
 from .base import GatewayEngine
+from .console import SIMULATOR_BACKEND
 
 NOT_ENGINES = frozenset({"base", "registry", "legacy"})  # the package's modules that hold none
 # Dotted paths of earlier releases, still accepted.
@@ -112,6 +115,8 @@ def _source(config: Mapping[str, Any], name: str) -> tuple[str, Any] | None:
     url = config.get("ROUTER_URL")
     if isinstance(url, dict) and name in url and not url[name]:
         return None  # explicitly pulled
+    if name == SIMULATOR_BACKEND and entry is None and not (isinstance(url, dict) and name in url):
+        return "engine", {"ENGINE": "console"}  # configured nowhere: the simulated phone
     template = _template(config, name)
     if template:
         return "template", template

@@ -1,43 +1,57 @@
-"""The `httprouter` command: serve, worker, db upgrade/check, send, resend."""
+"""The `httprouter` command: serve, worker, db upgrade, config check, send, resend, user.
+
+Each command reads the configuration, does its one job and says what it did; `serve`'s process
+supervision (gunicorn, the embedded dispatcher, migrating apart) is in `ops/serve.py`. Any
+HttpRouterError a command raises ends it with `Error: <message>` and exit status 1.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import click
 
 from ..config import load_config
 from ..errors import ConfigError, HttpRouterError
-from ..logsetup import (
-    config_secrets,
-    configure_logging,
-    gunicorn_logger_class,
-    install_redaction,
-)
+from ..logsetup import config_secrets, configure_logging, install_redaction
 from ..redact import redact_url
 
 log = logging.getLogger(__name__)
 
 
-def _config() -> dict[str, Any]:
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+class Commands(click.Group):
+    """A command group that ends any command's HttpRouterError with its message, no traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HttpRouterError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+def _config(database: Literal["use", "create", "skip"] = "use") -> dict[str, Any]:
+    """Load the configuration, set up the logs and check the database file is there to `use`
+    (or may be made: `create`) — see ops/database.py."""
+    from .database import check_database
+
+    config = load_config()
     install_redaction(config_secrets(config))
-    configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"])
+    context = click.get_current_context(silent=True)
+    verbose = bool(context and context.find_root().params.get("verbose"))
+    configure_logging(config["LOG_LEVEL"], config["LOG_FORMAT"], verbose=verbose)
+    if database != "skip":
+        check_database(config["DATABASE_URL"], create=database == "create")
     return config
 
 
-@click.group()
+@click.group(cls=Commands)
 @click.version_option(package_name="httprouter")
-def main() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log the libraries' steps (alembic's migrations)."
+)
+def main(verbose: bool) -> None:
     """httprouter: a standalone HTTP SMS router."""
 
 
@@ -56,153 +70,10 @@ def main() -> None:
 )
 def serve(host: str, port: int | None, workers: int, threads: int, migrate: bool) -> None:
     """Run the HTTP service under gunicorn."""
-    from gunicorn.app.base import BaseApplication
+    from . import serve as supervision
 
-    config = _config()
-    port = port or config["PORT"]
-    metrics_dir = _metrics_dir()
-    _run_apart(lambda: _prepare(config, migrate))
-    apps = [a if isinstance(a, str) else a["ENGINE"] for a in config["SMS_APPS"]]
-    log.info(
-        "httprouter listening on http://%s:%s; database: %s; apps: %s",
-        host,
-        port,
-        redact_url(config["DATABASE_URL"]),
-        ", ".join(apps) or "(none)",
-        extra={"event": "start"},
-    )
-    dispatcher = None
-    if config["EMBEDDED_DISPATCHER"]:
-        dispatcher = _start_embedded_dispatcher(config, port)
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", threads)
-            self.cfg.set("timeout", 60)
-            self.cfg.set("graceful_timeout", 30)
-            # Kannel puts a whole message, URL-encoded, in the query string: a 10,000-character
-            # UCS-2 text is ~60 kB. Our own MAX_MESSAGE_LENGTH check (413) is the limit instead.
-            self.cfg.set("limit_request_line", 0)
-            self.cfg.set("accesslog", None)  # our own request log masks passwords
-            self.cfg.set("errorlog", "-")
-            self.cfg.set("loglevel", config["LOG_LEVEL"].lower())
-            self.cfg.set("logger_class", gunicorn_logger_class(config["LOG_FORMAT"]))
-            if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 24
-                self.cfg.set("control_socket_disable", True)
-            if dispatcher is not None:
-                self.cfg.set("on_exit", lambda _arbiter: _stop_child(dispatcher))
-
-        def load(self) -> Any:
-            from .. import create_app
-
-            return create_app()
-
-    try:
-        Server().run()
-    finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-def _prepare(config: dict[str, Any], migrate: bool) -> None:
-    """What serve does before the web workers start: migrate, check the push backends."""
-    from ..store.engine import make_engine
-    from .migrate import upgrade
-
-    if migrate:
-        engine = make_engine(config["DATABASE_URL"])
-        try:
-            upgrade(engine)
-        finally:
-            engine.dispose()
-    if config["EMBEDDED_DISPATCHER"]:
-        _check_backends(config)
-
-
-def _run_apart(action: Callable[[], None]) -> None:
-    """Run `action` in a child process and wait for it to end; stop if it failed.
-
-    gunicorn forks the web workers from this process, so each worker starts with all of its
-    memory: what start-up alone needs (alembic, the migration scripts, the push backends) is
-    imported in the child and goes away with it. A ClickException ends the child as it would end
-    the command (its message, its exit code).
-    """
-    import multiprocessing
-
-    child = multiprocessing.get_context("fork").Process(target=_as_command, args=(action,))
-    child.start()
-    child.join()
-    if child.exitcode != 0:  # negative when a signal ended it
-        raise click.exceptions.Exit(max(child.exitcode or 1, 1))
-
-
-def _as_command(action: Callable[[], None]) -> None:
-    try:
-        action()
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-
-
-def _metrics_dir() -> str | None:
-    """Make sure every process of this service counts into one metrics folder.
-
-    An operator's PROMETHEUS_MULTIPROC_DIR is used as it is; otherwise a temporary folder is made
-    (and returned, to be removed on exit).
-    """
-    from ..store import metrics
-
-    given = os.environ.get(metrics.MULTIPROC_ENV)
-    if given:
-        os.makedirs(given, exist_ok=True)
-        metrics.use_multiprocess_dir(given)
-        return None
-    made = tempfile.mkdtemp(prefix="httprouter-metrics-")
-    metrics.use_multiprocess_dir(made)
-    return made
-
-
-def _check_backends(config: dict[str, Any]) -> None:
-    """Build every configured push backend now, so a bad option stops start-up naming it."""
-    from ..gateways.registry import GatewayRegistry
-
-    try:
-        GatewayRegistry(config).check()
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
-
-
-def _start_embedded_dispatcher(config: dict[str, Any], port: int) -> Any:
-    """Start `httprouter worker` as a child process that stops with serve (never a thread in
-    gunicorn's arbiter, which forks the web workers)."""
-    import os
-
-    # Starts this package's own worker with this interpreter: no untrusted input.
-    import subprocess  # nosec B404
-
-    env = dict(os.environ)
-    if not config["PUBLIC_URL"]:
-        env["HTTPROUTER_PORT"] = str(port)  # delivery-report URLs point at this server
-    command = [sys.executable, "-m", "httprouter.ops.cli", "worker", "--parent", str(os.getpid())]
-    log.info("dispatcher: embedded (EMBEDDED_DISPATCHER = True)", extra={"event": "start"})
-    return subprocess.Popen(command, env=env)  # nosec B603
-
-
-def _stop_child(process: Any) -> None:
-    import signal
-    import subprocess  # nosec B404
-
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    except ChildProcessError:  # gunicorn's arbiter already reaped it
-        pass
+    config = _config(database="create")
+    supervision.serve(config, host, port or config["PORT"], workers, threads, migrate)
 
 
 @main.command()
@@ -216,23 +87,22 @@ def _stop_child(process: Any) -> None:
 @click.option("--parent", type=int, default=None, hidden=True, help="Exit when this process dies.")
 def worker(concurrency: int | None, names: str | None, parent: int | None) -> None:
     """Push queued messages to their gateways until stopped (SIGTERM finishes sends in flight)."""
-    import os
     import signal
     import threading
 
     from .. import build_router
     from ..delivery.dispatcher import Dispatcher
 
-    config = _config()
+    config = _config(database="use" if parent is None else "skip")  # serve checked it
     if concurrency is not None and concurrency < 1:
         raise click.BadParameter("must be at least 1", param_hint="--concurrency")
     only = [n.strip() for n in names.split(",") if n.strip()] if names else None
     router = build_router(config)
     try:
         dispatcher = Dispatcher(router, concurrency=concurrency, backends_only=only)
-    except HttpRouterError as exc:
+    except HttpRouterError:
         router.engine.dispose()
-        raise click.ClickException(exc.message) from exc
+        raise
 
     def _stop(signum: int, _frame: Any) -> None:
         log.info("dispatcher stopping (signal %d): finishing sends in flight", signum)
@@ -241,18 +111,11 @@ def worker(concurrency: int | None, names: str | None, parent: int | None) -> No
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if parent is not None:
+        from .serve import watch_parent
 
-        def _watch_parent() -> None:
-            while not dispatcher.stop.wait(1.0):
-                if os.getppid() != parent:
-                    log.warning("httprouter serve is gone; the dispatcher stops")
-                    dispatcher.stop.set()
-
-        threading.Thread(target=_watch_parent, daemon=True).start()
+        threading.Thread(target=watch_parent, args=(parent, dispatcher.stop), daemon=True).start()
     try:
         dispatcher.run()
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         router.engine.dispose()
 
@@ -282,8 +145,6 @@ def resend(statuses: tuple[str, ...], backend: str | None, since: str | None) ->
     router = build_router(config)
     try:
         count = requeue_matching(router, list(statuses) or ["F"], backend, start)
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         router.engine.dispose()
     click.echo(f"queued {count} message(s) again")
@@ -301,7 +162,7 @@ def db_upgrade(revision: str) -> None:
     from ..store.engine import make_engine
     from .migrate import current_revision, upgrade
 
-    config = _config()
+    config = _config(database="create")
     engine = make_engine(config["DATABASE_URL"])
     try:
         upgrade(engine, revision)
@@ -327,7 +188,7 @@ def config_check() -> None:
         config = load_config()
         loaded = check_plugins(config)
     except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from exc
+        raise click.ClickException(f"configuration error: {exc.message}") from exc
     click.echo(json.dumps(masked(config), indent=2, ensure_ascii=False, default=str))
     for line in loaded:
         click.echo(f"loaded {line}", err=True)
@@ -347,8 +208,6 @@ def send(backend: str, recipients: tuple[str, ...], priority: int, text: str) ->
     router = build_router(config)
     try:
         sent = router.send(text, [(backend, r) for r in recipients], priority=priority)
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     finally:
         router.engine.dispose()
     for msg in sent:
@@ -360,27 +219,26 @@ def user() -> None:
     """Console users: create, list, delete."""
 
 
-def _engine() -> Any:
-    from ..store.engine import make_engine
-
-    return make_engine(_config()["DATABASE_URL"])
-
-
-def _user_command(action: Any) -> Any:
+def _user_command(url: str, action: Any) -> Any:
     from sqlalchemy.exc import DBAPIError
 
-    engine = _engine()
+    from ..store.engine import make_engine
+
+    engine = make_engine(url)
     try:
         return action(engine)
-    except HttpRouterError as exc:
-        raise click.ClickException(exc.message) from exc
     except DBAPIError as exc:
         raise click.ClickException(
-            f"cannot use the console_users table ({type(exc.orig).__name__}); "
-            "run `httprouter db upgrade` first"
+            f"cannot use the console_users table of {redact_url(url)} "
+            f"({type(exc.orig).__name__}): run `httprouter db upgrade` to bring it up to date"
         ) from exc
     finally:
         engine.dispose()
+
+
+def _on_a_terminal() -> bool:
+    """Tell whether a person can be prompted: stdin is a terminal."""
+    return sys.stdin.isatty()
 
 
 @user.command("create")
@@ -392,11 +250,17 @@ def user_create(username: str, password_stdin: bool) -> None:
     """Create console user USERNAME (the password is prompted for, never a default)."""
     from ..store.users import create_user
 
+    url = _config()["DATABASE_URL"]  # before the password: a missing database says so first
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not _on_a_terminal():
+        raise click.ClickException(
+            "the password is prompted for on a terminal, and stdin is not one: "
+            "to pipe the password in, add --password-stdin"
+        )
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    created = _user_command(lambda engine: create_user(engine, username, password))
+    created = _user_command(url, lambda engine: create_user(engine, username, password))
     click.echo(f"created console user {created.username}")
 
 
@@ -405,7 +269,7 @@ def user_list() -> None:
     """List console users, their last login and whether they are locked."""
     from ..store.users import list_users
 
-    for found in _user_command(list_users):
+    for found in _user_command(_config()["DATABASE_URL"], list_users):
         last = found.last_login_at.isoformat(timespec="seconds") if found.last_login_at else "never"
         locked = f"\tlocked until {found.locked_until.isoformat()}" if found.locked_until else ""
         click.echo(f"{found.username}\tlast login {last}{locked}")
@@ -417,7 +281,7 @@ def user_delete(username: str) -> None:
     """Delete console user USERNAME."""
     from ..store.users import delete_user
 
-    _user_command(lambda engine: delete_user(engine, username))
+    _user_command(_config()["DATABASE_URL"], lambda engine: delete_user(engine, username))
     click.echo(f"deleted console user {username}")
 
 

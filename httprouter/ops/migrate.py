@@ -67,16 +67,21 @@ def _migrating(engine: Engine) -> Iterator[tuple[Config, Connection]]:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision`; safe to run from several processes at once."""
-    with _migrating(engine) as (cfg, _conn):
+    with _migrating(engine) as (cfg, conn):
+        before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(cfg, revision)
-    log.info("database at revision %s", revision)
+        after = MigrationContext.configure(conn).get_current_revision()
+    if before == after:
+        log.debug("database already at revision %s", after)
+    else:
+        log.info("database migrated from revision %s to %s", before or "(none)", after)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the database back to `revision` (an operator's way back from a release)."""
     with _migrating(engine) as (cfg, _conn):
         command.downgrade(cfg, revision)
-    log.info("database at revision %s", revision)
+    log.info("database taken back to revision %s", revision)
 
 
 def current_revision(engine: Engine) -> str | None:

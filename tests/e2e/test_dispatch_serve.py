@@ -21,7 +21,7 @@ from httprouter.store.engine import make_engine
 from httprouter.store.schema import delivery_attempts, messages
 
 from ..support.gateway import TEMPLATE, Answer
-from ..support.servers import ServedRouter
+from ..support.servers import ServedRouter, free_port
 
 ECHO = "httprouter.apps.echo.EchoApp"
 
@@ -173,7 +173,7 @@ def test_bad_backend_template_stops_serve_naming_it(tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
     env["HTTPROUTER_ROUTER_URL"] = json.dumps({"k": "http://gw/?to=%(recipent)s"})
     proc = subprocess.run(
-        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "httprouter.ops.cli", "serve", "--port", str(free_port())],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -9,7 +9,8 @@
     domain     messages, identities, encodings, parameters
     base       config, errors, clock, logs, redaction, plugin loading, secrets, metrics
 
-`httprouter/__init__.py` (create_app and the Python API) stands above them all.
+`httprouter/__init__.py` (create_app and the Python API) and `httprouter/__main__.py` (the
+command, as `python -m httprouter`) stand above them all.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ def layer(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "httprouter":
         return None
-    if len(parts) == 1:
-        return None  # httprouter/__init__.py: the top
+    if len(parts) == 1 or parts[1] == "__main__":
+        return None  # httprouter/__init__.py and __main__.py: the top
     head = parts[1]
     if head in FOLDERS:
         return head

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from ...domain.messages import Connection as Link
 from ...errors import ValidationError
+from ...gateways.console import SIMULATOR_BACKEND
 from ...store.log import conversation
 from .. import get_router, route
 from . import console_blueprint, form_text
@@ -20,7 +21,7 @@ from .filters import MAX_FILTER_LENGTH
 
 bp = console_blueprint("console_simulator")
 
-DEFAULT_BACKEND = "console"
+DEFAULT_BACKEND = SIMULATOR_BACKEND  # its replies are delivered to it: gateways/console.py
 DEFAULT_SENDER = "+12065551212"
 THREAD_LENGTH = 100
 POLL_SECONDS = 2

@@ -111,6 +111,23 @@ def test_router_url_dict_picks_entry_then_default_and_none_is_pull():
     assert build_engine(load_config({}, environ={}), "x") is None
 
 
+@pytest.mark.parametrize(
+    ("settings", "engine"),
+    [
+        ({}, "ConsoleEngine"),
+        ({"ROUTER_URL": "http://gw/?t=%(text)s"}, "ConsoleEngine"),  # catch-alls: real gateways
+        ({"BACKENDS": {"default": {"ENGINE": "dummy"}}}, "ConsoleEngine"),
+        ({"BACKENDS": {"console": {"ENGINE": "log"}}}, "LogEngine"),  # named: as configured
+        ({"ROUTER_URL": {"console": "http://gw/?t=%(text)s"}}, "HttpEngine"),
+        ({"ROUTER_URL": {"console": None}}, None),  # named as pulled: the outbox
+    ],
+    ids=["nothing", "ROUTER_URL", "default", "BACKENDS", "ROUTER_URL dict", "pulled"],
+)
+def test_the_simulators_backend_delivers_to_it_unless_configured_otherwise(settings, engine):
+    built = build_engine(load_config(settings, environ={}), "console")
+    assert (type(built).__name__ if built else None) == engine
+
+
 def test_router_http_method_post_and_backend_options_apply():
     config = load_config(
         {

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from httprouter import clock
+from httprouter.ops import cli
 from httprouter.ops.cli import main
 from httprouter.store.users import DUMMY_HASH, FREE_ATTEMPTS, list_users, lock_seconds
 
@@ -183,7 +184,7 @@ def cli_env(db_url, monkeypatch):
     return {"HTTPROUTER_DATABASE_URL": db_url, "HTTPROUTER_LOG_FORMAT": "text"}
 
 
-def test_user_commands_create_list_and_delete(cli_env):
+def test_user_commands_create_list_and_delete(cli_env, monkeypatch):
     runner = CliRunner()
     made = runner.invoke(
         main,
@@ -204,6 +205,13 @@ def test_user_commands_create_list_and_delete(cli_env):
         main, ["user", "create", "bob", "--password-stdin"], input="short\n", env=cli_env
     )
     assert short.exit_code != 0 and "at least 8" in short.output
+    piped = runner.invoke(main, ["user", "create", "carol"], input="a long password\n", env=cli_env)
+    assert piped.exit_code == 1
+    assert piped.output.strip().splitlines() == [
+        "Error: the password is prompted for on a terminal, and stdin is not one: "
+        "to pipe the password in, add --password-stdin"
+    ]
+    monkeypatch.setattr(cli, "_on_a_terminal", lambda: True)  # as when a person types it
     prompted = runner.invoke(
         main, ["user", "create", "carol"], input="another password\nanother password\n", env=cli_env
     )

@@ -12,10 +12,10 @@ WATCHED = ["alembic", "requests", "sqlalchemy.orm", "psycopg", "flask"]
 
 SERVE_THEN_WORK = """
 from httprouter import create_app
-from httprouter.ops import cli
+from httprouter.ops import cli, serve
 
-config = cli._config()
-cli._run_apart(lambda: cli._prepare(config, True))  # what serve does before gunicorn forks
+config = cli._config("create")
+serve.run_apart(lambda: serve.prepare(config, True))  # what serve does before gunicorn forks
 loaded("arbiter")
 client = create_app().test_client()
 received = client.get("/router/receive", query_string={"backend": "b", "sender": "1", "message": "hi"})
@@ -26,10 +26,10 @@ loaded("worker")
 
 DISPATCH = """
 from httprouter import build_router
-from httprouter.ops import cli
+from httprouter.ops import cli, serve
 from httprouter.delivery.dispatcher import Dispatcher
 
-cli._run_apart(lambda: cli._prepare(cli._config(), True))
+serve.run_apart(lambda: serve.prepare(cli._config("create"), True))
 Dispatcher(build_router(cli._config())).run_until_idle()
 loaded("dispatcher")
 """
