@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from httprouter.store.engine import make_engine
 from httprouter.store.schema import metadata
@@ -11,7 +12,7 @@ config = context.config
 target_metadata = metadata
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -39,7 +39,7 @@ def first_id_since(conn: Connection, moment: datetime) -> int:
             best, high = row.id, middle - 1
         else:
             low = row.id + 1
-    return best
+    return int(best)
 
 
 def _hour(conn: Connection, column: Any) -> Any:
@@ -51,7 +51,8 @@ def _hour(conn: Connection, column: Any) -> Any:
 def _as_hour(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC, minute=0, second=0, microsecond=0)
+    hour: datetime = value.replace(tzinfo=UTC, minute=0, second=0, microsecond=0)
+    return hour
 
 
 def hourly_traffic(conn: Connection, now: datetime | None = None) -> list[dict[str, Any]]:

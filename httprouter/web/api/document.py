@@ -33,7 +33,9 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
 
 
-def _query(name: str, description: str, schema: dict[str, Any] | None = None, **extra: Any):
+def _query(
+    name: str, description: str, schema: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": "query",

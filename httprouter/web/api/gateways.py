@@ -45,7 +45,7 @@ HAND_OUT_CAUSE = "handed out"  # the history entry of a message a gateway will n
 
 def _engine(name: str) -> GatewayEngine:
     registry = get_router().gateways
-    engine = registry.get(name) if hasattr(registry, "get") else None
+    engine: GatewayEngine | None = registry.get(name) if hasattr(registry, "get") else None
     if engine is None:
         raise NotFoundError(
             f"backend {name!r} has no engine: give it one in BACKENDS to use this URL "
