@@ -22,6 +22,7 @@ from httprouter.store.schema import connections, delivery_attempts, messages, st
 
 from ..support.gsm import gsm7_encode
 from ..support.jasmin import Jasmin, jcli_blocks, parse_blocks, placeholders
+from ..support.kannel import wait_until
 from ..support.servers import ServedRouter, free_port
 from ..support.smsc import SMSC, Message
 
@@ -133,16 +134,6 @@ class Stack:
                 self.smsc.log()[-2000:],
             ]
         )
-
-
-def wait_until(check, timeout: float = 60, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(step)
-    return check()
 
 
 def phone(case: int) -> str:

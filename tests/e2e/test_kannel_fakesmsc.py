@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import time
 from pathlib import Path
 from urllib.parse import unquote_plus, unquote_to_bytes
 
@@ -20,11 +17,17 @@ from sqlalchemy import select
 from httprouter.store.engine import make_engine
 from httprouter.store.schema import messages
 
+from ..support.kannel import (
+    BEARERBOX,
+    FAKESMSC,
+    SMSBOX,
+    Processes,
+    fill_kannel_conf,
+    wait_port,
+    wait_until,
+)
 from ..support.servers import ServedRouter, free_port
 
-BEARERBOX = "/usr/sbin/bearerbox"
-SMSBOX = "/usr/sbin/smsbox"
-FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "kannel.conf.example"
 ROUTER_PASSWORD = "router-pw-e2e"
 SENDSMS_PASSWORD = "sendsms-pw-e2e"
@@ -55,79 +58,13 @@ CASES = [
 
 def kannel_conf(workdir: Path, router_url: str, ports: dict[str, int]) -> str:
     """The example configuration with this run's ports, paths and secrets."""
-    text = EXAMPLE.read_text()
-    replacements = {
-        "admin-port": str(ports["admin"]),
-        "smsbox-port": str(ports["smsbox"]),
-        "bearerbox-port": str(ports["smsbox"]),
-        "port": str(ports["fake"]),
-        "sendsms-port": str(ports["sendsms"]),
-    }
-    for key, value in replacements.items():
-        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
-    text = text.replace("/var/log/kannel", str(workdir))
-    text = text.replace("http://127.0.0.1:8080", router_url)
-    text = text.replace("CHANGE-ME-router", ROUTER_PASSWORD)
-    text = text.replace("CHANGE-ME-sendsms", SENDSMS_PASSWORD)
-    return text
-
-
-class Processes:
-    """The processes this test started, stopped in reverse order (also on failure)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, *command: str) -> subprocess.Popen[bytes]:
-        with open(self.workdir / f"{name}.out", "wb") as out:
-            proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        self.started.append((name, proc))
-        return proc
-
-    def output(self, name: str) -> str:
-        return (self.workdir / f"{name}.out").read_text(errors="replace")
-
-    def stop_last(self) -> None:
-        _name, proc = self.started.pop()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    def stop(self) -> None:
-        for _name, proc in reversed(self.started):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port} after {timeout}s")
-
-
-def wait_until(check, timeout: float = 60, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(step)
-    return check()
+    return fill_kannel_conf(
+        EXAMPLE,
+        workdir,
+        router_url,
+        {**ports, "smsc": ports["fake"]},
+        {"CHANGE-ME-router": ROUTER_PASSWORD, "CHANGE-ME-sendsms": SENDSMS_PASSWORD},
+    )
 
 
 def mt_texts(output: str) -> list[str]:

@@ -11,7 +11,6 @@ processes.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,16 @@ from httprouter.store.engine import make_engine
 from httprouter.store.schema import backends, connections, messages, status_changes
 
 from ..support.gsm import gsm7_encode
+from ..support.kannel import (
+    BEARERBOX,
+    SMSBOX,
+    Processes,
+    fill_kannel_conf,
+    wait_port,
+    wait_until,
+)
 from ..support.servers import ServedRouter, free_port
 from ..support.smsc import SMSC, Message
-from .test_kannel_fakesmsc import BEARERBOX, SMSBOX, Processes, wait_port, wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "kannel-smpp.conf.example"
 BACKEND = "operator"  # the example's smsc-id
@@ -45,23 +51,12 @@ pytestmark = [
 
 def kannel_conf(workdir: Path, router_url: str, ports: dict[str, int]) -> str:
     """The example configuration with this run's ports, paths and secrets."""
-    text = EXAMPLE.read_text()
-    replacements = {
-        "admin-port": str(ports["admin"]),
-        "smsbox-port": str(ports["smsbox"]),
-        "bearerbox-port": str(ports["smsbox"]),
-        "port": str(ports["smsc"]),
-        "sendsms-port": str(ports["sendsms"]),
+    secrets = {
+        "CHANGE-ME-router": ROUTER_PASSWORD,
+        "CHANGE-ME-sendsms": SENDSMS_PASSWORD,
+        "smsc-password = CHANGE-ME": f"smsc-password = {SMPP_PASSWORD}",
     }
-    for key, value in replacements.items():
-        text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
-        assert count == 1, key
-    text = text.replace("/var/log/kannel", str(workdir))
-    text = text.replace("http://127.0.0.1:8080", router_url)
-    text = text.replace("CHANGE-ME-router", ROUTER_PASSWORD)
-    text = text.replace("CHANGE-ME-sendsms", SENDSMS_PASSWORD)
-    text = text.replace("smsc-password = CHANGE-ME", f"smsc-password = {SMPP_PASSWORD}")
-    return text
+    return fill_kannel_conf(EXAMPLE, workdir, router_url, ports, secrets)
 
 
 class Stack:
