@@ -94,7 +94,7 @@ def test_prints_effective_config_with_secrets_masked(tmp_path):
         (
             {"HTTPROUTER_BACKENDS": '{"x": {"ENGINE": "kanel"}}'},
             # every shipped engine, sorted (a new gateway adds its name in its place)
-            "BACKENDS\\['x'\\]: unknown ENGINE 'kanel'; engines: dummy, (\\S+, )*kannel, log, ",
+            "BACKENDS\\['x'\\]: unknown ENGINE 'kanel'; engines: android-sms-gateway, dummy, (\\S+, )*kannel, log, ",
         ),
         (
             {"HTTPROUTER_BACKENDS": '{"default": {"ENGINE": "kannel", "dlr_mask": 99}}'},
