@@ -8,4 +8,4 @@ ops/migrate.py gives alembic its path from there.
 # The newest revision in versions/: what /readyz expects the database to be at, known without
 # loading alembic in every web worker. A new migration changes it (a test checks it is alembic's
 # head).
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"

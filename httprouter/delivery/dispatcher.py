@@ -33,7 +33,7 @@ from ..store.history import change_statuses
 from ..store.schema import delivery_attempts
 from ..store.slots import next_slot
 from ..store.tokens import message_token
-from .policy import Finished, decide
+from .policy import Finished, batches, decide
 from .wakeup import Waker
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Dispatcher:
         """
         log.info("dispatcher %s started (concurrency %d)", self.name, self.concurrency)
         self.registry.check()
-        pending: set[Future[Attempt | None]] = set()
+        pending: set[Future[list[Attempt]]] = set()
         finished: list[Attempt] = []
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="push") as pool:
@@ -147,8 +147,8 @@ class Dispatcher:
                     claimed: list[Claimed] = []
                     if refill or self._record_due(finished):
                         claimed = self._turn(finished, free if refill else 0)
-                    for item in claimed:
-                        future = pool.submit(self.deliver, item)
+                    for group in self.group(claimed):
+                        future = pool.submit(self.deliver_batch, group)
                         future.add_done_callback(self._finished)
                         pending.add(future)
                     if claimed:
@@ -173,20 +173,18 @@ class Dispatcher:
         )
 
     @staticmethod
-    def _collect(pending: set[Future[Attempt | None]]) -> list[Attempt]:
+    def _collect(pending: set[Future[list[Attempt]]]) -> list[Attempt]:
         """Remove the finished sends from `pending` and return those to record."""
         done = [f for f in pending if f.done()]
         pending.difference_update(done)
-        attempts = []
+        attempts: list[Attempt] = []
         for future in done:
             error = future.exception()
             if error is None:
-                attempt = future.result()
-                if attempt is not None:
-                    attempts.append(attempt)
+                attempts += future.result()
         return attempts
 
-    def _finished(self, future: Future[Attempt | None]) -> None:
+    def _finished(self, future: Future[list[Attempt]]) -> None:
         error = future.exception()
         if error is not None:
             log.error("push failed unexpectedly: %r; the claim expires and it is retried", error)
@@ -200,7 +198,7 @@ class Dispatcher:
             claimed = self.claim(self.concurrency)
             if not claimed:
                 break
-            attempts = [a for a in map(self.deliver, claimed) if a is not None]
+            attempts = [a for group in self.group(claimed) for a in self.deliver_batch(group)]
             with self.engine.begin() as conn:
                 self.record(conn, attempts)
             done += len(claimed)
@@ -304,35 +302,68 @@ class Dispatcher:
 
     # -- sending ------------------------------------------------------------------------------
 
+    def group(self, claimed: list[Claimed]) -> list[list[Claimed]]:
+        """The gateway requests these claims make: one text to many recipients in one request
+        where the backend's engine takes that (its `max_recipients`), else one each."""
+
+        def limit(item: Claimed) -> int:
+            try:
+                engine = self.registry.get(item.message.backend)
+            except (HttpRouterError, KeyError, ValueError, TypeError):
+                return 1  # deliver_batch holds it, saying why
+            return engine.max_recipients if engine is not None and engine.push else 1
+
+        def key(item: Claimed) -> tuple[str, str, str, int]:
+            m = item.message
+            return (m.backend, m.text, m.sender, m.priority)
+
+        return batches(claimed, key, lambda item: item.message.recipient, limit)
+
     def deliver(self, item: Claimed) -> Attempt | None:
         """Push one claimed message; return the attempt to record (None: nothing was sent)."""
-        message = item.message
+        attempts = self.deliver_batch([item])
+        return attempts[0] if attempts else None
+
+    def deliver_batch(self, items: list[Claimed]) -> list[Attempt]:
+        """Push claimed messages with one text in one request (one message: its own); return the
+        attempts to record, one per message sent (none: nothing was sent)."""
+        first = items[0].message
+        messages = [item.message for item in items]
         try:
-            backend = self.registry.get(message.backend)
+            backend = self.registry.get(first.backend)
             if backend is not None and not backend.push:
                 backend = None  # its gateway fetches its messages
-            request = backend.prepare_request(message) if backend is not None else None
+            request = backend.prepare_batch(messages) if backend is not None else None
         except (HttpRouterError, KeyError, ValueError, TypeError) as exc:
-            log.error("backend %s cannot push message %s: %s", message.backend, message.id, exc)
-            self._hold(message, f"backend misconfigured: {exc}")
-            return None
+            for message in messages:
+                log.error("backend %s cannot push message %s: %s", first.backend, message.id, exc)
+                self._hold(message, f"backend misconfigured: {exc}")
+            return []
         if backend is None or request is None:
-            self._to_outbox(message)
-            return None
+            for message in messages:
+                self._to_outbox(message)
+            return []
         if backend.rate_limit and not self._wait_for_slot(backend):
-            self._release(message.id)
-            return None
+            for message in messages:
+                self._release(message.id)
+            return []
         if self.stop.is_set():  # stopping: no new send; run() releases every claim at the end
-            return None
-        left = (item.lease_expires - clock.now()).total_seconds()
-        if left < self.claim_seconds / 2:  # waited half its claim here: give it back, not late
-            self._release(message.id)
-            return None
+            return []
+        now = clock.now()
+        if any(
+            (item.lease_expires - now).total_seconds() < self.claim_seconds / 2 for item in items
+        ):  # waited half its claim here: give it back, not late
+            for message in messages:
+                self._release(message.id)
+            return []
         started = clock.now()
-        result = backend.send(request)
+        results = backend.send_batch(request, messages)
         finished = clock.now()
-        metrics.observe_push(message.backend, (finished - started).total_seconds())
-        return Attempt(item, backend, request, result, started, finished)
+        metrics.observe_push(first.backend, (finished - started).total_seconds())
+        return [
+            Attempt(item, backend, request, result, started, finished)
+            for item, result in zip(items, results, strict=True)
+        ]
 
     def record(self, conn: Connection, attempts: list[Attempt]) -> None:
         """Write the attempts and move each message to S, E (with its next attempt) or F.

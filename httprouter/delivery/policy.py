@@ -8,14 +8,16 @@ No database and no threads here: `decide` turns finished sends into the rows to 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ..domain.statuses import ERRORED, FAILED, SENT
 from ..gateways.base import Outcome, SendResult
 from ..store.history import Change
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,33 @@ def decide(finished: Sequence[Finished], worker: str) -> Decision:
             }
         )
     return decision
+
+
+def batches(
+    items: Sequence[T],
+    key: Callable[[T], Hashable],
+    recipient: Callable[[T], str],
+    limit: Callable[[T], int],
+) -> list[list[T]]:
+    """Group claimed messages into gateway requests: those with the same `key` (backend, text,
+    sender, priority) share a request, up to `limit` of them and each recipient once; the
+    others stay alone. Requests come in the order of their first message; within a request the
+    messages keep their order."""
+    open_batches: dict[Hashable, list[T]] = {}
+    grouped: list[list[T]] = []
+    for item in items:
+        size = max(1, limit(item))
+        if size == 1:
+            grouped.append([item])
+            continue
+        k = key(item)
+        batch = open_batches.get(k)
+        if (
+            batch is None
+            or len(batch) >= size
+            or any(recipient(other) == recipient(item) for other in batch)
+        ):
+            batch = open_batches[k] = []
+            grouped.append(batch)
+        batch.append(item)
+    return grouped

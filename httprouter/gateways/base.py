@@ -330,6 +330,10 @@ class GatewayEngine:
 
     #: True: the dispatcher pushes this backend's messages; False: the gateway fetches them.
     push: ClassVar[bool] = True
+    #: How many messages with one text the gateway takes in one request (`prepare_batch`): the
+    #: dispatcher groups due messages of this backend with the same text, sender and priority,
+    #: one per recipient, up to this many. 1: every message is a request of its own.
+    max_recipients: int = 1
     #: The name of our message id in the report URL (and in the gateway's reports).
     report_id_param: str = "message_id"
 
@@ -438,6 +442,24 @@ class GatewayEngine:
         """Decide what the gateway's answer means."""
         return classify(response, permanent_statuses=self.permanent_statuses)
 
+    def prepare_batch(self, messages: Sequence[OutboundMessage]) -> PreparedRequest:
+        """Build the one request that pushes `messages` (one text, up to `max_recipients`
+        recipients, each once), as RapidSMS's `send(id_, text, identities)`; no I/O.
+
+        The default takes one message: `prepare_request`.
+        """
+        if len(messages) != 1:
+            raise ValueError(f"backend {self.name!r} takes one recipient per request")
+        return self.prepare_request(messages[0])
+
+    def interpret_batch(
+        self, response: requests.Response, messages: Sequence[OutboundMessage]
+    ) -> list[SendResult]:
+        """What the answer to `prepare_batch`'s request means for each of `messages`, in order
+        (RapidSMS's `MessageSendingError.failed_identities`: the recipients that failed fail or
+        are retried on their own, the others are sent). The default: `interpret`, for each."""
+        return [self.interpret(response)] * len(messages)
+
     def report_url(self, message: OutboundMessage) -> str:
         """The URL the gateway calls with reports about `message`: ours, signed for it."""
         query = urlencode({self.report_id_param: message.id, "token": message.token})
@@ -465,23 +487,40 @@ class GatewayEngine:
             self._proxies_by_host[host] = requests.utils.get_environ_proxies(url)
         return self._proxies_by_host[host]
 
+    def _request(self, request: PreparedRequest) -> requests.Response:
+        return self.session.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            data=request.body,
+            timeout=self.timeout,
+            allow_redirects=False,
+            proxies=self._proxies(request.url),
+        )
+
     def send(self, request: PreparedRequest) -> SendResult:
         """Send a prepared request and interpret the answer; errors become RETRY results."""
         import requests
 
         try:
-            response = self.session.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                data=request.body,
-                timeout=self.timeout,
-                allow_redirects=False,
-                proxies=self._proxies(request.url),
-            )
+            response = self._request(request)
         except requests.RequestException as exc:
             return classify(None, exc)
         return self.interpret(response)
+
+    def send_batch(
+        self, request: PreparedRequest, messages: Sequence[OutboundMessage]
+    ) -> list[SendResult]:
+        """Send `prepare_batch`'s request; one result per message (an error: RETRY for all)."""
+        if len(messages) == 1:
+            return [self.send(request)]
+        import requests
+
+        try:
+            response = self._request(request)
+        except requests.RequestException as exc:
+            return [classify(None, exc)] * len(messages)
+        return self.interpret_batch(response, messages)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt `attempt + 1`: exponential with jitter, or Retry-After."""

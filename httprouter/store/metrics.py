@@ -45,6 +45,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..domain.statuses import DELIVERED, FAILED, SENT, STATUS_NAMES
 from ..errors import StorageUnavailable
 from .counts import waiting_counts
+from .seen import last_seen, seconds_ago
 
 log = logging.getLogger(__name__)
 
@@ -178,12 +179,20 @@ class QueueDepthCollector:
             "Outbound messages waiting to leave, per backend and status.",
             labels=["backend", "status"],
         )
+        seen_metric = GaugeMetricFamily(
+            "httprouter_backend_last_seen_seconds",
+            "Seconds since the backend's gateway last called (a phone's poll or webhook).",
+            labels=["backend"],
+        )
         up = GaugeMetricFamily(
             "httprouter_database_up", "1 when the database answered the metrics query, else 0."
         )
         try:
             with self.read() as conn:
                 counts = waiting_counts(conn)
+                seen = last_seen(conn)
+            for name, at in seen.items():
+                seen_metric.add_metric([name], seconds_ago(at))
             for (name, status), count in counts.items():
                 depth.add_metric([name, STATUS_NAMES[status]], count)
         except (SQLAlchemyError, StorageUnavailable) as exc:
@@ -193,6 +202,7 @@ class QueueDepthCollector:
             return
         up.add_metric([], 1)
         yield depth
+        yield seen_metric
         yield up
 
 

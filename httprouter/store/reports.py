@@ -23,7 +23,7 @@ from ..errors import HttpRouterError, NotFoundError, ValidationError
 from ..redact import SECRET_PARAMS
 from .engine import translate_errors
 from .history import Change, change_statuses, read_current
-from .schema import backends, messages
+from .schema import backends, connections, messages
 
 MAX_RAW_VALUE = 1000  # characters of each raw parameter kept in the history
 
@@ -38,7 +38,9 @@ class Report:
     is the letter the report asks for (None: record it, change nothing); `raw_status` is the
     status as the gateway wrote it; `params` are the report's parameters, kept in the history.
     `token`, when the report carries one, is what authorises it: it must be the token signed for
-    `message_id` (the web layer checks it before the report is applied).
+    `message_id` (the web layer checks it before the report is applied). `recipient` names the
+    message among several one request sent (they share the gateway's id): the one to that
+    identity (compared by its digits).
     """
 
     message_id: int | None = None
@@ -47,6 +49,7 @@ class Report:
     external_id: str | None = None
     raw_status: Any = None
     token: str | None = None
+    recipient: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,26 +123,47 @@ def _inbound(message_id: int) -> ValidationError:
     )
 
 
-_BY_EXTERNAL_ID = select(messages.c.external_id, messages.c.id).where(
-    messages.c.backend_id
-    == select(backends.c.id).where(backends.c.name == bindparam("backend")).scalar_subquery(),
-    messages.c.external_id.in_(bindparam("external_ids", expanding=True)),
-    messages.c.direction == OUTGOING,
+_BY_EXTERNAL_ID = (
+    select(messages.c.external_id, messages.c.id, connections.c.identity)
+    .join(connections, connections.c.id == messages.c.connection_id)
+    .where(
+        messages.c.backend_id
+        == select(backends.c.id).where(backends.c.name == bindparam("backend")).scalar_subquery(),
+        messages.c.external_id.in_(bindparam("external_ids", expanding=True)),
+        messages.c.direction == OUTGOING,
+    )
+    .order_by(messages.c.id)
 )
 
 
+def _digits(identity: str) -> str:
+    return "".join(c for c in identity if c.isdigit()) or identity
+
+
 def _resolve(conn: Connection, backend: str | None, reports: Sequence[Report]) -> list[int | None]:
-    """Our message id for each report: its own, or the one its gateway id names on `backend`."""
+    """Our message id for each report: its own, or the one its gateway id names on `backend`
+    (to its `recipient`, when it names one)."""
     wanted = {r.external_id for r in reports if r.message_id is None and r.external_id}
     found: dict[str, int] = {}
+    by_recipient: dict[tuple[str, str], int] = {}
+    shared: set[str] = set()  # gateway ids that name more than one message
     if wanted and backend is not None:
         rows = conn.execute(_BY_EXTERNAL_ID, {"backend": backend, "external_ids": sorted(wanted)})
-        for external_id, message_id in rows:
+        for external_id, message_id, identity in rows:
+            if external_id in found:
+                shared.add(external_id)
             found.setdefault(external_id, message_id)  # the first message given that id
-    return [
-        r.message_id if r.message_id is not None else found.get(r.external_id or "")
-        for r in reports
-    ]
+            by_recipient.setdefault((external_id, _digits(identity)), message_id)
+    resolved: list[int | None] = []
+    for r in reports:
+        external_id = r.external_id or ""
+        if r.message_id is not None:
+            resolved.append(r.message_id)
+        elif r.recipient and external_id in shared:
+            resolved.append(by_recipient.get((external_id, _digits(r.recipient))))
+        else:
+            resolved.append(found.get(external_id))
+    return resolved
 
 
 def apply_reports(

@@ -206,6 +206,15 @@ alerts = Table(
     _created_at(),
 )
 
+# When each backend's gateway last called one of its URLs (a phone polling, posting a webhook):
+# by name, as BACKENDS names it, so a phone that polls before any message is seen too.
+backend_seen = Table(
+    "backend_seen",
+    metadata,
+    Column("backend", String(100), primary_key=True),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
 
 def schema_revision(conn: Connection) -> str | None:
     """Return the migration revision the tables are at (None: never migrated), without alembic."""

@@ -11,6 +11,7 @@ from ..auth import check_password, expected_passwords
 from ..domain.params import MAX_ID, int_param, is_truthy, required_text, text_param
 from ..errors import AuthError, ValidationError
 from ..gateways.base import Call, GatewayEngine
+from ..store.seen import SeenRecorder
 from .access import AccessPolicy
 
 __all__ = [
@@ -121,3 +122,17 @@ def authorize_call(call: Call, engine: GatewayEngine, backend: str) -> None:
     authorize(
         dict(call.params), backend, check=lambda expected: engine.authenticate(call, expected)
     )
+
+
+def gateway_seen(backend: str) -> None:
+    """Note that `backend`'s gateway called (a poll, a webhook): the phone is alive.
+
+    Cheap: at most one write per backend per SEEN_EVERY_SECONDS in this process, and a database
+    that does not answer is only logged (the call itself says what it must).
+    """
+    recorder = current_app.extensions.get("httprouter_seen")
+    if recorder is None:
+        recorder = current_app.extensions.setdefault(
+            "httprouter_seen", SeenRecorder(current_app.extensions["httprouter"].engine)
+        )
+    recorder.seen(backend)

@@ -482,6 +482,19 @@ def _status() -> dict[str, Any]:
                                     "backends": {"type": "object"},
                                     "totals": {"type": "object"},
                                     "status_names": {"type": "object"},
+                                    "last_seen": {
+                                        "type": "object",
+                                        "description": "When each backend's gateway last "
+                                        "called (a phone's poll or webhook), by backend name.",
+                                        "additionalProperties": {
+                                            "type": "object",
+                                            "required": ["date", "seconds_ago"],
+                                            "properties": {
+                                                "date": {"type": "string", "format": "date-time"},
+                                                "seconds_ago": {"type": "integer"},
+                                            },
+                                        },
+                                    },
                                 },
                             }
                         },

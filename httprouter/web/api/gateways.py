@@ -33,7 +33,7 @@ from ...store.outbox import MAX_LIMIT, claim, sent_waiting
 from ...store.reports import Report, ReportOutcome, apply_reports
 from ...store.tokens import message_token, verify_token
 from .. import get_router, route
-from ..params import authorize_call, current_call
+from ..params import authorize_call, current_call, gateway_seen
 from .receive import store_inbound
 
 bp = Blueprint("gateways", __name__)
@@ -86,6 +86,7 @@ def _serve(name: str, endpoint: str) -> Response:
         call = current_call()
         if endpoint == RECEIVE:
             authorize_call(call, engine, name)
+            gateway_seen(name)
         exchange = engine.read_call(call, endpoint)
         if len(exchange.reports) > MAX_REPORTS:
             raise ValidationError(f"at most {MAX_REPORTS} reports per call", field="body")

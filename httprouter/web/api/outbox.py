@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from ...store.outbox import DEFAULT_LIMIT, MAX_LIMIT, claim
 from ...store.rows import iso
 from .. import get_router, route
-from ..params import authorize, int_param, request_params, text_param
+from ..params import authorize, gateway_seen, int_param, request_params, text_param
 
 bp = Blueprint("outbox", __name__)
 
@@ -24,6 +24,8 @@ def outbox() -> Response:
     params = request_params()
     backend = text_param(params, "backend") or None
     authorize(params, backend)
+    if backend is not None:
+        gateway_seen(backend)
     limit = int_param(params, "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
     lease = claim(
         get_router().engine,

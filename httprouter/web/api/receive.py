@@ -10,7 +10,7 @@ from ...gateways import legacy
 from ...gateways.base import Inbound
 from ...router import Received
 from .. import get_router, route
-from ..params import authorize, current_call, is_truthy, required_text
+from ..params import authorize, current_call, gateway_seen, is_truthy, required_text
 from .outbox import shown
 
 bp = Blueprint("receive", __name__)
@@ -38,6 +38,7 @@ def receive() -> Response:
     backend = required_text(params, "backend")
     required_text(params, "sender")
     authorize(params, backend)
+    gateway_seen(backend)
     result = store_inbound(backend, legacy.read_inbound(call))
     if current_app.config["ROUTER_SILENT"] and not is_truthy(params.get("echo")):
         return Response("", status=200, mimetype="text/plain")

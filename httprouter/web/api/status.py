@@ -12,6 +12,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ...domain.statuses import STATUS_NAMES
 from ...store.counts import pending_count, status_counts, totals
+from ...store.rows import iso
+from ...store.seen import last_seen, seconds_ago
 from .. import get_router, route
 from ..params import authorize, request_params
 
@@ -35,6 +37,7 @@ def status() -> Response:
     with get_router().read() as conn:
         pending = pending_count(conn, minutes)
         counts = status_counts(conn) if as_json else {}
+        seen = last_seen(conn) if as_json else {}
     state = "OK" if pending == 0 else "ERROR"
     if not as_json:
         return Response(f"STATUS: {state}\nPENDING: {pending}\n", mimetype="text/plain")
@@ -46,4 +49,8 @@ def status() -> Response:
         backends=counts,
         totals=summed,
         status_names={letter: STATUS_NAMES[letter] for letter in summed if letter in STATUS_NAMES},
+        last_seen={
+            name: {"date": iso(at), "seconds_ago": seconds_ago(at)}
+            for name, at in sorted(seen.items())
+        },
     )

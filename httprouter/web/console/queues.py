@@ -13,6 +13,7 @@ from ...domain.statuses import FAILED
 from ...store.alerts import recent_alerts
 from ...store.counts import oldest_waiting, queue_counts, totals
 from ...store.log import LogFilter, log_page
+from ...store.seen import last_seen
 from ...store.traffic import HOURS, hourly_traffic
 from .. import get_router, route
 from . import console_blueprint
@@ -33,6 +34,7 @@ def queues() -> str:
         failed = log_page(conn, LogFilter(statuses=[FAILED], limit=FAILED_SHOWN)).rows
         traffic = hourly_traffic(conn, now)
         alerts = recent_alerts(conn, ALERTS_SHOWN)
+        seen = last_seen(conn)
     bars, top = chart_bars(traffic)
     summed = totals(counts)
     per_status = {s: summed.get(s, 0) for s in STATUS_ORDER}
@@ -48,4 +50,5 @@ def queues() -> str:
         top=top,
         chart={"width": CHART_WIDTH, "height": CHART_HEIGHT, "bottom": CHART_BOTTOM},
         alerts=alerts,
+        seen={name: (at, age_text(at, now)) for name, at in sorted(seen.items())},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from httprouter.delivery.policy import Finished, decide
+from httprouter.delivery.policy import Finished, batches, decide
 from httprouter.gateways.base import Outcome, SendResult
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -79,3 +79,38 @@ def test_a_batch_keeps_its_order():
     assert [(c.message_id, c.new) for c in decision.changes] == [(1, "S"), (2, "E"), (3, "F")]
     assert [a["message_id"] for a in decision.attempts] == [1, 2, 3]
     assert decision.sent == [1]
+
+
+def _batches(items, limit):
+    return batches(items, key=lambda m: m[0], recipient=lambda m: m[1], limit=lambda m: limit)
+
+
+def test_one_text_to_many_recipients_is_one_request_up_to_the_engines_limit():
+    items = [("hi", "+1"), ("hi", "+2"), ("bye", "+1"), ("hi", "+3"), ("hi", "+4")]
+    assert _batches(items, 3) == [
+        [("hi", "+1"), ("hi", "+2"), ("hi", "+3")],
+        [("bye", "+1")],
+        [("hi", "+4")],
+    ]
+
+
+def test_an_engine_that_takes_one_recipient_gets_every_message_alone():
+    items = [("hi", "+1"), ("hi", "+2")]
+    assert _batches(items, 1) == [[("hi", "+1")], [("hi", "+2")]]
+
+
+def test_a_recipient_is_never_twice_in_one_request():
+    items = [("hi", "+1"), ("hi", "+1"), ("hi", "+2")]
+    assert _batches(items, 10) == [[("hi", "+1")], [("hi", "+1"), ("hi", "+2")]]
+
+
+def test_one_request_for_many_recipients_is_decided_per_recipient():
+    sent = SendResult(Outcome.SENT, 202, "{}", external_id="7")
+    failed = SendResult(Outcome.RETRY, 202, "{}", error="RESULT_ERROR_GENERIC_FAILURE")
+    decision = decide(
+        [send(sent, message_id=7), send(failed, message_id=8), send(failed, 3, message_id=9)],
+        "w1",
+    )
+    assert [c.new for c in decision.changes] == ["S", "E", "F"]
+    assert decision.sent == [7]
+    assert decision.named == [{"message_id": 7, "gateway_id": "7"}]
