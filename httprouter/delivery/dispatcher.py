@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import clock
 from ..errors import HttpRouterError
-from ..gateways.base import GatewayEngine, OutboundMessage, PreparedRequest, SendResult
+from ..gateways.base import GatewayEngine, Outbound, PreparedRequest, SendResult
 from ..router import Router
 from ..store import metrics
 from ..store.claims import Claims, Taken
@@ -68,7 +68,7 @@ class Engines(Protocol):
 class Claimed:
     """A message this dispatcher holds, with what its backend needs to push it."""
 
-    message: OutboundMessage  # its `attempt` is the number this send will be
+    message: Outbound  # its `attempt` is the number this send will be
     token: str  # the message's signed token: in its report URL, and masked in the attempt log
     lease_expires: datetime
 
@@ -274,7 +274,7 @@ class Dispatcher:
         sender = fields.get("sender") or parents.get(row.in_response_to_id, {}).get("to") or ""
         token = self._token(row.id)
         return Claimed(
-            OutboundMessage(
+            Outbound(
                 id=row.id,
                 backend=row.backend,
                 recipient=row.identity,
@@ -413,12 +413,12 @@ class Dispatcher:
     def _release(self, message_id: int) -> None:
         self.claims.release(message_id)
 
-    def _hold(self, message: OutboundMessage, error: str) -> None:
+    def _hold(self, message: Outbound, error: str) -> None:
         """Keep a message the backend cannot push now; it is tried again later, never dropped."""
         later = clock.now() + timedelta(seconds=BROKEN_CONFIG_RETRY_SECONDS)
         self.claims.hold(message.id, error, later)
 
-    def _to_outbox(self, message: OutboundMessage) -> None:
+    def _to_outbox(self, message: Outbound) -> None:
         """A message whose backend is now pulled: leave it to the pollers instead."""
         log.warning(
             "backend %s is not pushed; message %s waits for its poller",

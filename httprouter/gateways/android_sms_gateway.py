@@ -40,7 +40,7 @@ from .base import (
     GatewayEngine,
     Handled,
     Inbound,
-    OutboundMessage,
+    Outbound,
     Outcome,
     PreparedRequest,
     SendResult,
@@ -131,7 +131,7 @@ class AndroidSmsGatewayEngine(GatewayEngine):
 
     # -- outbound -----------------------------------------------------------------------------
 
-    def payload(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:
+    def payload(self, messages: Sequence[Outbound]) -> dict[str, Any]:
         """The client's `Message(...).asdict()` for one text to `messages`' recipients, with the
         first message's id as the gateway's id for them all."""
         first = messages[0]
@@ -149,11 +149,11 @@ class AndroidSmsGatewayEngine(GatewayEngine):
         body.setdefault("priority", 0)  # the client always sends it: 0 when unset, last
         return body
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """`POST {url}/messages` for one message."""
         return self.prepare_batch([message])
 
-    def prepare_batch(self, messages: Sequence[OutboundMessage]) -> PreparedRequest:
+    def prepare_batch(self, messages: Sequence[Outbound]) -> PreparedRequest:
         """`POST {url}/messages` with every recipient in `phoneNumbers`, JSON as `requests`
         writes the client's (ASCII-escaped)."""
         url = f"{self.url}/messages"
@@ -167,9 +167,7 @@ class AndroidSmsGatewayEngine(GatewayEngine):
         """The answer for a single recipient: sent unless its state is Failed."""
         return _results(self, response, 1)[0]
 
-    def interpret_batch(
-        self, response: Any, messages: Sequence[OutboundMessage]
-    ) -> list[SendResult]:
+    def interpret_batch(self, response: Any, messages: Sequence[Outbound]) -> list[SendResult]:
         """One result per recipient, from the answer's `recipients` states."""
         return _results(self, response, len(messages), [m.recipient for m in messages])
 

@@ -124,7 +124,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class OutboundMessage:
+class Outbound:
     """What an engine needs to know about a message it pushes."""
 
     id: int
@@ -208,8 +208,8 @@ class Handled:
     exchange: Exchange
     received: Sequence[Any] = ()  # a ReceiveResult per inbound message, in order
     reported: Sequence[ReportOutcome | HttpRouterError] = ()  # one per report, in order
-    handed_out: Sequence[OutboundMessage] = ()  # leased to this call, oldest first
-    sent: Sequence[OutboundMessage] = ()  # sent, waiting for a delivery result
+    handed_out: Sequence[Outbound] = ()  # leased to this call, oldest first
+    sent: Sequence[Outbound] = ()  # sent, waiting for a delivery result
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -297,7 +297,7 @@ class GatewayEngine:
             def configure(self, url: str) -> None:
                 self.url = url
 
-            def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+            def prepare_request(self, message: Outbound) -> PreparedRequest:
                 body = json.dumps({"to": message.recipient, "text": message.text,
                                    "callback": self.report_url(message)}).encode()
                 return PreparedRequest("POST", self.url, {"Content-Type": "application/json"}, body)
@@ -434,7 +434,7 @@ class GatewayEngine:
 
     # -- outbound -----------------------------------------------------------------------------
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """Build the HTTP request that pushes `message` (no I/O)."""
         raise NotImplementedError(f"backend {self.name!r} pushes nothing")
 
@@ -442,7 +442,7 @@ class GatewayEngine:
         """Decide what the gateway's answer means."""
         return classify(response, permanent_statuses=self.permanent_statuses)
 
-    def prepare_batch(self, messages: Sequence[OutboundMessage]) -> PreparedRequest:
+    def prepare_batch(self, messages: Sequence[Outbound]) -> PreparedRequest:
         """Build the one request that pushes `messages` (one text, up to `max_recipients`
         recipients, each once), as RapidSMS's `send(id_, text, identities)`; no I/O.
 
@@ -453,14 +453,14 @@ class GatewayEngine:
         return self.prepare_request(messages[0])
 
     def interpret_batch(
-        self, response: requests.Response, messages: Sequence[OutboundMessage]
+        self, response: requests.Response, messages: Sequence[Outbound]
     ) -> list[SendResult]:
         """What the answer to `prepare_batch`'s request means for each of `messages`, in order
         (RapidSMS's `MessageSendingError.failed_identities`: the recipients that failed fail or
         are retried on their own, the others are sent). The default: `interpret`, for each."""
         return [self.interpret(response)] * len(messages)
 
-    def report_url(self, message: OutboundMessage) -> str:
+    def report_url(self, message: Outbound) -> str:
         """The URL the gateway calls with reports about `message`: ours, signed for it."""
         query = urlencode({self.report_id_param: message.id, "token": message.token})
         return f"{message.public_url}/router/backends/{quote(self.name, safe='')}/delivered?{query}"
@@ -509,7 +509,7 @@ class GatewayEngine:
         return self.interpret(response)
 
     def send_batch(
-        self, request: PreparedRequest, messages: Sequence[OutboundMessage]
+        self, request: PreparedRequest, messages: Sequence[Outbound]
     ) -> list[SendResult]:
         """Send `prepare_batch`'s request; one result per message (an error: RETRY for all)."""
         if len(messages) == 1:

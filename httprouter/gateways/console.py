@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..domain.statuses import DELIVERED
 from ..errors import ValidationError
 from ..store.reports import Report
-from .base import Call, GatewayEngine, OutboundMessage, PreparedRequest
+from .base import Call, GatewayEngine, Outbound, PreparedRequest
 
 SIMULATOR_BACKEND = "console"  # the simulator's default backend
 REPORTED = "delivered"  # the one status the simulated phone reports
@@ -25,7 +25,7 @@ REPORTED = "delivered"  # the one status the simulated phone reports
 class ConsoleEngine(GatewayEngine):
     """The simulated phone: every message pushed to it is reported delivered."""
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """The phone's report that `message` reached it: a GET of the message's report URL."""
         return PreparedRequest("GET", f"{self.report_url(message)}&status={REPORTED}")
 

@@ -16,7 +16,7 @@ import os
 
 from .. import clock
 from ..errors import ConfigError
-from .base import GatewayEngine, OutboundMessage, Outcome, PreparedRequest, SendResult
+from .base import GatewayEngine, Outbound, Outcome, PreparedRequest, SendResult
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class DummyEngine(GatewayEngine):
     """Accept every message as sent, and do nothing else."""
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """The message as one JSON object (what `log` logs and `file` writes)."""
         line = {
             "id": message.id,

@@ -29,7 +29,7 @@ from .base import (
     Call,
     GatewayEngine,
     Inbound,
-    OutboundMessage,
+    Outbound,
     Outcome,
     PreparedRequest,
     SendResult,
@@ -49,12 +49,12 @@ TEMPLATE_FIELDS = (
     "priority",
 )
 BODY_FORMATS = ("form", "json", "text")
-_SAMPLE = OutboundMessage(1, "backend", "+1555", "text", "123", 0, token="sample")  # noqa: S106  # nosec B106
+_SAMPLE = Outbound(1, "backend", "+1555", "text", "123", 0, token="sample")  # noqa: S106  # nosec B106
 REPORT_WORDS = {"sent": SENT, "delivered": DELIVERED, "failed": FAILED, None: None}
 RECEIVE_ANSWERS = ("json", "empty")
 
 
-def template_fields(message: OutboundMessage, dlr_url: str) -> dict[str, str]:
+def template_fields(message: Outbound, dlr_url: str) -> dict[str, str]:
     """The raw (unescaped) value of every template field for `message`."""
     gsm = is_gsm7(message.text)
     return {
@@ -193,7 +193,7 @@ class HttpEngine(GatewayEngine):
                 field="BACKENDS",
             ) from exc
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """Fill the URL, header and body templates for `message`."""
         fields = template_fields(message, self.report_url(message))
         url = fill(self.url, fields, url_escape)
@@ -234,7 +234,7 @@ class HttpEngine(GatewayEngine):
             return replace(result, external_id=self._answer_id(response))
         return result
 
-    def report_url(self, message: OutboundMessage) -> str:
+    def report_url(self, message: Outbound) -> str:
         """Our report URL (`%(dlr_url)s`), with `report_url_query` appended as it is written."""
         return super().report_url(message) + self.report_url_query
 

@@ -35,7 +35,7 @@ from .base import (
     Call,
     GatewayEngine,
     Inbound,
-    OutboundMessage,
+    Outbound,
     Outcome,
     PreparedRequest,
     SendResult,
@@ -120,7 +120,7 @@ class JasminEngine(GatewayEngine):
 
     # -- outbound -----------------------------------------------------------------------------
 
-    def parameters(self, message: OutboundMessage) -> list[tuple[str, str]]:
+    def parameters(self, message: Outbound) -> list[tuple[str, str]]:
         """The `/send` form for `message`, in order (credentials first)."""
         to = message.recipient if self.keep_plus else message.recipient.removeprefix("+")
         form = [("username", self.gateway_user), ("password", self.gateway_password), ("to", to)]
@@ -144,7 +144,7 @@ class JasminEngine(GatewayEngine):
             ]
         return form
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """A form POST to `/send` (the password stays out of the URL)."""
         body = urlencode(self.parameters(message)).encode("ascii")
         headers = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -22,7 +22,7 @@ from ..domain.encodings import is_gsm7, segment_count
 from ..errors import ConfigError
 from ..store.reports import Report
 from . import legacy
-from .base import Call, GatewayEngine, Inbound, OutboundMessage, PreparedRequest
+from .base import Call, GatewayEngine, Inbound, Outbound, PreparedRequest
 
 # dlr-mask bits (Kannel user guide, "Delivery reports"): 1 delivered, 2 undelivered,
 # 4 buffered, 8 SMSC accepted, 16 SMSC rejected. 31 asks for all of them but intermediates.
@@ -69,7 +69,7 @@ class KannelEngine(GatewayEngine):
             raise ConfigError(f"BACKENDS[{self.name!r}]: method must be GET or POST", field=url)
         self.secrets = tuple(s for s in (sendsms_password,) if s)
 
-    def parameters(self, message: OutboundMessage) -> dict[str, str]:
+    def parameters(self, message: Outbound) -> dict[str, str]:
         """The sendsms parameters for `message`, by their GET names (no credentials)."""
         params = {"to": message.recipient}
         sender = message.sender or self.sender
@@ -85,7 +85,7 @@ class KannelEngine(GatewayEngine):
             params["priority"] = str(min(message.priority, 3))
         return params
 
-    def prepare_request(self, message: OutboundMessage) -> PreparedRequest:
+    def prepare_request(self, message: Outbound) -> PreparedRequest:
         """Build the sendsms request: POST with X-Kannel-* headers, or GET with a query."""
         params = self.parameters(message)
         segments = segment_count(message.text)[1]
@@ -109,7 +109,7 @@ class KannelEngine(GatewayEngine):
             "POST", self.url, headers, message.text.encode("utf-8"), segments=segments
         )
 
-    def report_url(self, message: OutboundMessage) -> str:
+    def report_url(self, message: Outbound) -> str:
         """Our report URL with Kannel's `%d` (the DLR type) for the status."""
         return super().report_url(message) + "&status=%d"
 

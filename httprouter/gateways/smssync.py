@@ -46,7 +46,7 @@ from .base import (
     GatewayEngine,
     Handled,
     Inbound,
-    OutboundMessage,
+    Outbound,
     parse_id,
 )
 
@@ -168,7 +168,7 @@ def uuid(message_id: int | None, token: str | None) -> str:
     return f"{message_id}-{token}"
 
 
-def _uuid(message: OutboundMessage) -> str:
+def _uuid(message: Outbound) -> str:
     return uuid(message.id, message.token)
 
 

@@ -18,7 +18,7 @@ from ..router import Router
 log = logging.getLogger("httprouter.web.access")
 
 
-def get_router() -> Router:
+def current_router() -> Router:
     """The Router of the current app."""
     from flask import current_app
 

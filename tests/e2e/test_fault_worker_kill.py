@@ -34,7 +34,11 @@ def worker_pids(master_pid: int) -> list[int]:
 def test_sigkilled_worker_leaves_all_or_nothing(db_url, tmp_path):
     server = ServedRouter(
         tmp_path,
-        {"DATABASE_URL": db_url, "SMS_APPS": ["tests.support.apps.SlowTriple"], "LOG_LEVEL": "WARNING"},
+        {
+            "DATABASE_URL": db_url,
+            "SMS_APPS": ["tests.support.apps.SlowTriple"],
+            "LOG_LEVEL": "WARNING",
+        },
         "--workers",
         "2",
         "--threads",

@@ -31,7 +31,7 @@ from typing import Any
 
 import requests
 
-from httprouter.gateways.base import OutboundMessage, Outcome
+from httprouter.gateways.base import Outbound, Outcome
 
 BACKEND = "gw"  # the name every row's backend has
 PASSWORD = "table-pw"  # ROUTER_PASSWORD in every row's app
@@ -193,7 +193,7 @@ class Reply:
 class OutboundRow:
     label: str
     backend: dict[str, Any]
-    message: dict[str, Any]  # OutboundMessage fields besides id, backend, token, public_url
+    message: dict[str, Any]  # Outbound fields besides id, backend, token, public_url
     sent: Sent
     reply: Reply | None  # None: the engine sends nothing over HTTP (it is asked to send)
     outcome: Outcome
@@ -205,11 +205,9 @@ TOKEN = "tok42"
 PUBLIC_URL = "http://router.test"
 
 
-def outbound_message(row: OutboundRow) -> OutboundMessage:
+def outbound_message(row: OutboundRow) -> Outbound:
     values = {"recipient": PEER, "text": "hello", **row.message}
-    return OutboundMessage(
-        id=MESSAGE_ID, backend=BACKEND, token=TOKEN, public_url=PUBLIC_URL, **values
-    )
+    return Outbound(id=MESSAGE_ID, backend=BACKEND, token=TOKEN, public_url=PUBLIC_URL, **values)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ...domain.identities import MAX_BACKEND_LENGTH
 from ...errors import ValidationError
 from ...redact import redact_text
 from ...store.alerts import record_alert
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, request_params, required_text, supplied_password, text_param
 
 bp = Blueprint("alert", __name__)
@@ -43,6 +43,6 @@ def alert() -> Response:
     authorize(params, backend)
     secrets = [supplied_password(params) or "", *expected_passwords(current_app.config, backend)]
     subject, body = redact_text(subject, secrets), redact_text(body, secrets)
-    stored = record_alert(get_router().engine, backend=backend, subject=subject, body=body)
+    stored = record_alert(current_router().engine, backend=backend, subject=subject, body=body)
     log.warning("alert from %s: %s", backend or "a gateway", stored["subject"][:200])
     return jsonify(status="Alert recorded.", alert=stored)

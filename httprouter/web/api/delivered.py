@@ -22,7 +22,7 @@ from ...store.engine import translate_errors
 from ...store.reports import Report, ReportOutcome, apply_report, apply_reports
 from ...store.rows import backend_of
 from ...store.tokens import verify_token
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, int_param, request_params
 
 bp = Blueprint("delivered", __name__)
@@ -38,7 +38,7 @@ def delivered() -> Response:
         return _deliver_many(*batch)
     params = request_params()
     message_id, reported = _parse_report(params)
-    router = get_router()
+    router = current_router()
     if not _token_ok(params.get("token"), message_id):
         with router.read() as conn:
             backend = backend_of(conn, message_id)
@@ -66,7 +66,7 @@ def _token_ok(token: Any, message_id: int | None) -> bool:
         message_id is not None
         and isinstance(token, str)
         and bool(token)
-        and verify_token(get_router().store.signing_key, message_id, token)
+        and verify_token(current_router().store.signing_key, message_id, token)
     )
 
 
@@ -97,7 +97,7 @@ def _deliver_many(items: list[Any], params: dict[str, Any]) -> Response:
     ]
     if not all(_token_ok(r.params.get("token"), r.message_id) for r in reports):
         authorize(params)
-    outcomes = apply_reports(get_router().engine, reports)
+    outcomes = apply_reports(current_router().engine, reports)
     results = [
         {"message_id": report.message_id, **outcome.to_json()}
         if isinstance(outcome, HttpRouterError)

@@ -26,13 +26,13 @@ from ...gateways.base import (
     Exchange,
     GatewayEngine,
     Handled,
-    OutboundMessage,
+    Outbound,
 )
 from ...store.engine import translate_errors
 from ...store.outbox import MAX_LIMIT, claim, sent_waiting
 from ...store.reports import Report, ReportOutcome, apply_reports
 from ...store.tokens import message_token, verify_token
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize_call, current_call, gateway_seen
 from .receive import store_inbound
 
@@ -44,7 +44,7 @@ HAND_OUT_CAUSE = "handed out"  # the history entry of a message a gateway will n
 
 
 def _engine(name: str) -> GatewayEngine:
-    registry = get_router().gateways
+    registry = current_router().gateways
     engine: GatewayEngine | None = registry.get(name) if hasattr(registry, "get") else None
     if engine is None:
         raise NotFoundError(
@@ -119,12 +119,12 @@ def _carry_out(name: str, exchange: Exchange) -> Handled:
     answer to an inbound message can carry the replies it caused."""
     received = [store_inbound(name, inbound) for inbound in exchange.inbound]
     reported = _apply(name, exchange.reports) if exchange.reports else []
-    handed_out: list[OutboundMessage] = []
+    handed_out: list[Outbound] = []
     if exchange.hand_out > 0:
         handed_out = _hand_out(name, exchange)
-    waiting: list[OutboundMessage] = []
+    waiting: list[Outbound] = []
     if exchange.list_sent > 0:
-        router = get_router()
+        router = current_router()
         found = sent_waiting(router.engine, backend=name, limit=min(exchange.list_sent, MAX_LIMIT))
         waiting = [_outbound(message) for message in found]
     return Handled(exchange, received, reported, handed_out, waiting)
@@ -143,7 +143,7 @@ def _apply(name: str, reports: Sequence[Report]) -> list[ReportOutcome | HttpRou
         else:
             outcomes.append(None)
             good.append(report)
-    applied = iter(apply_reports(get_router().engine, good, backend=name) if good else [])
+    applied = iter(apply_reports(current_router().engine, good, backend=name) if good else [])
     done = [next(applied) if outcome is None else outcome for outcome in outcomes]
     for report, outcome in zip(reports, done, strict=True):
         if isinstance(outcome, HttpRouterError):
@@ -156,9 +156,9 @@ def _apply(name: str, reports: Sequence[Report]) -> list[ReportOutcome | HttpRou
     return done
 
 
-def _hand_out(name: str, exchange: Exchange) -> list[OutboundMessage]:
+def _hand_out(name: str, exchange: Exchange) -> list[Outbound]:
     """Lease queued messages to this call as the outbox does; sent at once when asked."""
-    router = get_router()
+    router = current_router()
     lease = claim(
         router.engine,
         lease_seconds=current_app.config["OUTBOX_LEASE_SECONDS"],
@@ -177,11 +177,11 @@ def _hand_out(name: str, exchange: Exchange) -> list[OutboundMessage]:
 def _signing_key() -> bytes:
     """The key of the messages' tokens (read from the database the first time)."""
     with translate_errors():
-        return get_router().store.signing_key
+        return current_router().store.signing_key
 
 
-def _outbound(message: dict[str, Any]) -> OutboundMessage:
-    return OutboundMessage(
+def _outbound(message: dict[str, Any]) -> Outbound:
+    return Outbound(
         id=message["id"],
         backend=message["backend"],
         recipient=message["contact"],

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ...errors import StorageUnavailable
 from ...migrations import HEAD_REVISION
 from ...store.schema import schema_revision
-from .. import get_router, route
+from .. import current_router, route
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def healthz() -> Response:
 
 @route(bp, "/readyz", methods=["GET"])
 def readyz() -> Response:
-    router = get_router()
+    router = current_router()
     checks: dict[str, Any] = {}
     try:
         with router.read() as conn:

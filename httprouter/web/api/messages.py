@@ -12,7 +12,7 @@ from ...errors import NotFoundError
 from ...store.detail import MessageDetail, message_detail
 from ...store.log import LogFilter, log_page
 from ...store.rows import iso, message_json
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, int_param, request_params, text_param
 
 bp = Blueprint("messages", __name__)
@@ -31,7 +31,7 @@ def message_list() -> Response:
         direction=direction_param(params),
         statuses=statuses_param(params),
         backend=backend,
-        contact=get_router().normalize_identity(contact) if contact else None,
+        contact=current_router().normalize_identity(contact) if contact else None,
         text=text_param(params, "q") or None,
         since=time_param(params, "since"),
         until=time_param(params, "until"),
@@ -39,7 +39,7 @@ def message_list() -> Response:
         limit=int_param(params, "limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
         or DEFAULT_LIMIT,
     )
-    with get_router().read() as conn:
+    with current_router().read() as conn:
         page = log_page(conn, wanted)
     # A full page names the next one (which may turn out empty), as it always has.
     next_before = page.oldest_id if len(page.rows) == wanted.limit else None
@@ -51,7 +51,7 @@ def message_list() -> Response:
 @route(bp, "/router/messages/<int(max=9223372036854775807):message_id>", methods=["GET"])
 def message_view(message_id: int) -> Response:
     authorize(request_params())
-    with get_router().read() as conn:
+    with current_router().read() as conn:
         detail = message_detail(conn, message_id)
     if detail is None:
         raise NotFoundError(f"no message with id {message_id}", field="message_id")

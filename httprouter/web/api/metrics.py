@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from ...store import metrics
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, request_params
 
 bp = Blueprint("metrics", __name__)
@@ -19,5 +19,5 @@ bp = Blueprint("metrics", __name__)
 def scrape() -> Response:
     if not current_app.config["METRICS_PUBLIC"]:
         authorize(request_params())
-    body = metrics.render(get_router().read)
+    body = metrics.render(current_router().read)
     return Response(body, status=200, content_type=metrics.CONTENT_TYPE)

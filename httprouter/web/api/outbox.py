@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from ...store.outbox import DEFAULT_LIMIT, MAX_LIMIT, claim
 from ...store.rows import iso
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, gateway_seen, int_param, request_params, text_param
 
 bp = Blueprint("outbox", __name__)
@@ -28,7 +28,7 @@ def outbox() -> Response:
         gateway_seen(backend)
     limit = int_param(params, "limit", minimum=1, maximum=MAX_LIMIT) or DEFAULT_LIMIT
     lease = claim(
-        get_router().engine,
+        current_router().engine,
         lease_seconds=current_app.config["OUTBOX_LEASE_SECONDS"],
         backend=backend,
         limit=limit,
@@ -43,7 +43,7 @@ def outbox() -> Response:
 def shown(messages: Iterable[dict[str, Any]], to: str | None = None) -> list[dict[str, Any]]:
     """The queued messages as a poller is shown them by the engine of backend `to` (the
     caller's), or of each message's own backend."""
-    registry = get_router().gateways
+    registry = current_router().gateways
     found = []
     for message in messages:
         engine = registry.get(to or message["backend"]) if hasattr(registry, "get") else None

@@ -9,7 +9,7 @@ from ...errors import TooLongError, ValidationError
 from ...gateways import legacy
 from ...gateways.base import Inbound
 from ...router import Received
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, current_call, gateway_seen, is_truthy, required_text
 from .outbox import shown
 
@@ -23,7 +23,7 @@ def store_inbound(backend: str, inbound: Inbound) -> Received:
     limit = current_app.config["MAX_MESSAGE_LENGTH"]
     if len(inbound.text) > limit:
         raise TooLongError(f"message is longer than {limit} characters", field="message")
-    return get_router().receive(
+    return current_router().receive(
         inbound.text,
         Connection(backend, inbound.sender),
         external_id=inbound.external_id,

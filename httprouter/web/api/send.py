@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ...errors import TooLongError, ValidationError
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, int_param, request_params, required_text
 
 bp = Blueprint("send", __name__)
@@ -23,7 +23,7 @@ def send() -> Response:
     recipients = _recipients(params)
     text = _text(params)
     priority = int_param(params, "priority", default=0, minimum=-1000, maximum=1000)
-    router = get_router()
+    router = current_router()
     sent = router.send(text, [(backend, to) for to in recipients], priority=priority or 0)
     stored = [msg.stored.to_json() for msg in sent if msg.stored is not None]
     response = jsonify(messages=stored, status="Messages created.")

@@ -14,7 +14,7 @@ from ...domain.statuses import STATUS_NAMES
 from ...store.counts import pending_count, status_counts, totals
 from ...store.rows import iso
 from ...store.seen import last_seen, seconds_ago
-from .. import get_router, route
+from .. import current_router, route
 from ..params import authorize, request_params
 
 bp = Blueprint("status", __name__)
@@ -34,7 +34,7 @@ def status() -> Response:
     as_json = _wants_json(params)
     if as_json:
         authorize(params)
-    with get_router().read() as conn:
+    with current_router().read() as conn:
         pending = pending_count(conn, minutes)
         counts = status_counts(conn) if as_json else {}
         seen = last_seen(conn) if as_json else {}

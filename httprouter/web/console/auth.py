@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from ... import clock
 from ...store.users import authenticate, has_users
-from .. import get_router, route
+from .. import current_router, route
 from . import console_blueprint
 from .security import check_csrf, ensure_secret_key, safe_next, start_session
 
@@ -19,7 +19,7 @@ MAX_FIELD_LENGTH = 1000
 
 
 def _page(status: int = 200, **context: object) -> tuple[str, int]:
-    router = get_router()
+    router = current_router()
     with router.read() as conn:
         any_user = has_users(conn, current_app.config["CONSOLE_USERS"])
     context.setdefault("next", request.values.get("next", ""))
@@ -39,7 +39,7 @@ def login() -> Response | tuple[str, int]:
     if not username or not password:
         return _page(400, error="Enter a username and a password.", username=username)
     result = authenticate(
-        get_router().engine, username, password, current_app.config["CONSOLE_USERS"]
+        current_router().engine, username, password, current_app.config["CONSOLE_USERS"]
     )
     if result.user is None:
         if result.locked_until is not None:

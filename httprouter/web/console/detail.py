@@ -10,7 +10,7 @@ from ...domain.statuses import OUTGOING, STATUS_NAMES
 from ...errors import NotFoundError
 from ...redact import redact_text
 from ...store.detail import message_detail
-from .. import get_router, route
+from .. import current_router, route
 from . import console_blueprint
 from .security import safe_next
 
@@ -19,7 +19,7 @@ bp = console_blueprint("console_detail")
 
 @route(bp, "/messages/<int:message_id>")
 def message(message_id: int) -> str:
-    with get_router().read() as conn:
+    with current_router().read() as conn:
         detail = message_detail(conn, message_id)
     if detail is None:
         raise NotFoundError(f"no message with id {message_id}", field="id")
@@ -43,7 +43,7 @@ def message(message_id: int) -> str:
 @route(bp, "/messages/<int:message_id>/resend", methods=["POST"])
 def resend(message_id: int) -> Response:
     try:
-        [result] = resend_messages(get_router(), [message_id], by=g.console_user.username)
+        [result] = resend_messages(current_router(), [message_id], by=g.console_user.username)
     except NotFoundError:
         raise NotFoundError(f"no message with id {message_id}", field="id") from None
     if result.changed:

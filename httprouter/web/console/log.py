@@ -10,7 +10,7 @@ from flask import render_template, request
 
 from ...domain.statuses import STATUS_NAMES
 from ...store.log import backend_names, log_page
-from .. import get_router, route
+from .. import current_router, route
 from . import console_blueprint
 from .filters import parse_filters
 
@@ -22,7 +22,7 @@ REFRESH_SECONDS = 5
 @route(bp, "")
 def index() -> str:
     filters = parse_filters(request.args)
-    with get_router().read() as conn:
+    with current_router().read() as conn:
         page = log_page(conn, filters.wanted)
         if request.args.get("partial"):
             return render_template("console/_log_rows.html", page=page, filters=filters)

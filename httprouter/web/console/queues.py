@@ -15,7 +15,7 @@ from ...store.counts import oldest_waiting, queue_counts, totals
 from ...store.log import LogFilter, log_page
 from ...store.seen import last_seen
 from ...store.traffic import HOURS, hourly_traffic
-from .. import get_router, route
+from .. import current_router, route
 from . import console_blueprint
 from .stats import CHART_BOTTOM, CHART_HEIGHT, CHART_WIDTH, STATUS_ORDER, age_text, chart_bars
 
@@ -28,7 +28,7 @@ ALERTS_SHOWN = 20
 @route(bp, "/queues")
 def queues() -> str:
     now = clock.now()
-    with get_router().read() as conn:
+    with current_router().read() as conn:
         counts = queue_counts(conn, now - timedelta(hours=HOURS))
         oldest = oldest_waiting(conn)
         failed = log_page(conn, LogFilter(statuses=[FAILED], limit=FAILED_SHOWN)).rows

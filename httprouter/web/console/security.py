@@ -19,7 +19,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 from ...errors import AuthError
-from .. import get_router
+from .. import current_router
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def require_login() -> Response | None:
     user_id = session.get("user_id")
     user = None
     if isinstance(user_id, int):
-        with get_router().read() as conn:
+        with current_router().read() as conn:
             user = get_user(conn, user_id)
     if user is None:
         session.pop("user_id", None)

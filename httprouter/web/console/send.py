@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from ...errors import ValidationError
 from ...store.log import backend_names
-from .. import get_router, route
+from .. import current_router, route
 from . import console_blueprint, form_text
 
 bp = console_blueprint("console_send")
@@ -30,7 +30,7 @@ def parse_recipients(raw: str) -> list[str]:
 
 @route(bp, "/send", methods=["GET", "POST"])
 def send() -> Response | str:
-    router = get_router()
+    router = current_router()
     if request.method == "GET":
         with router.read() as conn:
             names = backend_names(conn)

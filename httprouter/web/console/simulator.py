@@ -15,7 +15,7 @@ from ...domain.messages import Connection as Link
 from ...errors import ValidationError
 from ...gateways.console import SIMULATOR_BACKEND
 from ...store.log import conversation
-from .. import get_router, route
+from .. import current_router, route
 from . import console_blueprint, form_text
 from .filters import MAX_FILTER_LENGTH
 
@@ -40,7 +40,7 @@ def _who(values: Any) -> tuple[str, str]:
 
 @route(bp, "/simulator", methods=["GET", "POST"])
 def simulator() -> Response | str:
-    router = get_router()
+    router = current_router()
     backend, sender = _who(request.values)
     if request.method == "POST":
         text = form_text()
@@ -61,7 +61,7 @@ def simulator() -> Response | str:
 
 @route(bp, "/simulator/thread")
 def simulator_thread() -> str:
-    router = get_router()
+    router = current_router()
     backend, sender = _who(request.args)
     after = request.args.get("after", "0")
     if not after.isdigit():

@@ -15,7 +15,7 @@ from android_sms_gateway import domain as asg
 from httprouter import clock
 from httprouter.config import load_config
 from httprouter.delivery.dispatcher import Dispatcher
-from httprouter.gateways.base import OutboundMessage
+from httprouter.gateways.base import Outbound
 from httprouter.gateways.registry import build_engine
 
 from ...gateways.android_sms_gateway import APP_PASSWORD, LOGIN, SIGNING_KEY, TEXT, sign, state
@@ -38,7 +38,7 @@ def _engine(url: str, **options):
 
 def _messages(texts_to, *, priority=0):
     return [
-        OutboundMessage(id=42 + n, backend="phone", recipient=to, text=text, priority=priority)
+        Outbound(id=42 + n, backend="phone", recipient=to, text=text, priority=priority)
         for n, (text, to) in enumerate(texts_to)
     ]
 

@@ -12,7 +12,7 @@ import requests
 from httprouter.config import load_config
 from httprouter.errors import ConfigError
 from httprouter.gateways.base import (
-    OutboundMessage,
+    Outbound,
     Outcome,
     PreparedRequest,
     classify,
@@ -29,7 +29,7 @@ DLR = "http://router:8080/router/backends/test_backend/delivered?message_id=7&to
 KANNEL_DLR = DLR + "&status=%d"
 
 
-def msg(text: str = "test", **kw: Any) -> OutboundMessage:
+def msg(text: str = "test", **kw: Any) -> Outbound:
     values: dict[str, Any] = {
         "id": 7,
         "backend": "test_backend",
@@ -39,7 +39,7 @@ def msg(text: str = "test", **kw: Any) -> OutboundMessage:
         "public_url": "http://router:8080",
     }
     values.update(kw)
-    return OutboundMessage(**values)
+    return Outbound(**values)
 
 
 def answer(status: int, body: str = "", headers: dict[str, str] | None = None) -> requests.Response:
@@ -207,7 +207,7 @@ def test_form_body_and_header_values_are_escaped_for_their_place():
 class KannelCase:
     label: str
     options: dict[str, Any]
-    message: OutboundMessage
+    message: Outbound
     method: str
     url: str
     headers: dict[str, str] = field(default_factory=dict)

@@ -69,7 +69,10 @@ def test_generated_signing_key_is_shared_through_the_database(make_app):
     first = make_app().extensions["httprouter"].store.signing_key
     second = make_app().extensions["httprouter"].store.signing_key
     assert first == second and len(first) >= 32
-    assert make_app(SECRET_KEY="configured").extensions["httprouter"].store.signing_key == b"configured"
+    assert (
+        make_app(SECRET_KEY="configured").extensions["httprouter"].store.signing_key
+        == b"configured"
+    )
 
 
 def test_requeue_only_errored_or_failed(router):

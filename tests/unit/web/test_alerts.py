@@ -17,9 +17,7 @@ def _count(app):
 
 
 def _app(make_app):
-    return make_app(
-        ROUTER_PASSWORD="router-pw", BACKENDS={"android": {"password": "p1"}}
-    )
+    return make_app(ROUTER_PASSWORD="router-pw", BACKENDS={"android": {"password": "p1"}})
 
 
 def test_the_backends_own_password_opens_it_when_the_subject_names_the_backend(make_app):
