@@ -53,7 +53,7 @@ def init_app(app: Flask) -> None:
     from .api.delivered import bp as delivered_bp
     from .api.gateways import bp as gateways_bp
     from .api.health import bp as health_bp
-    from .api.messages import bp as messages_bp
+    from .api.log import bp as log_bp
     from .api.metrics import bp as metrics_bp
     from .api.openapi import bp as openapi_bp
     from .api.outbox import bp as outbox_bp
@@ -66,7 +66,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
     app.register_blueprint(openapi_bp)
-    for bp in (gateways_bp, outbox_bp, delivered_bp, alert_bp, send_bp, messages_bp, status_bp):
+    for bp in (gateways_bp, outbox_bp, delivered_bp, alert_bp, send_bp, log_bp, status_bp):
         app.register_blueprint(bp)
     from .console import init_app as init_console
 
