@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from httprouter.migrations import HEAD_REVISION
 from sqlalchemy import inspect
 
+from httprouter.migrations import HEAD_REVISION
 from httprouter.ops.migrate import (
     check,
     current_revision,
