@@ -216,20 +216,15 @@ class Dispatcher:
             with self.engine.begin() as conn:
                 self.record(conn, finished)
                 taken = self._claim(conn, limit) if limit > 0 else None
+        except (DBAPIError, HttpRouterError) as exc:
+            self._database_failed(exc)
+            return []
+        finished.clear()  # recorded: never again, whatever happens next
+        try:
             claimed = self._prepare(taken)  # outside the transaction: no lock held for it
         except (DBAPIError, HttpRouterError) as exc:
-            self._db_failures += 1
-            pause = min(DB_DOWN_PAUSE_MAX, DB_DOWN_PAUSE_SECONDS * 2 ** (self._db_failures - 1))
-            log.warning(
-                "dispatcher cannot reach the database (failure %d, next try in %.1f s): %s",
-                self._db_failures,
-                pause,
-                type(exc).__name__,
-                extra={"event": "db_unavailable"},
-            )
-            self.stop.wait(pause)
+            self._database_failed(exc)  # the claims expire and are taken again
             return []
-        finished.clear()
         if self._db_failures:
             log.info(
                 "dispatcher reconnected after %d failures",
@@ -238,6 +233,19 @@ class Dispatcher:
             )
             self._db_failures = 0
         return claimed
+
+    def _database_failed(self, exc: BaseException) -> None:
+        """Count a failure to reach the database and pause, twice as long each time."""
+        self._db_failures += 1
+        pause = min(DB_DOWN_PAUSE_MAX, DB_DOWN_PAUSE_SECONDS * 2 ** (self._db_failures - 1))
+        log.warning(
+            "dispatcher cannot reach the database (failure %d, next try in %.1f s): %s",
+            self._db_failures,
+            pause,
+            type(exc).__name__,
+            extra={"event": "db_unavailable"},
+        )
+        self.stop.wait(pause)
 
     def _idle_seconds(self) -> float:
         """How long to sleep: until the next retry is due, at most IDLE_CHECK_SECONDS."""

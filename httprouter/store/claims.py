@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from .. import clock
 from ..domain.statuses import ERRORED, OUTGOING, QUEUED
+from .history import Change, change_statuses, read_current
 from .rows import select_messages
 from .schema import backends, messages
 
@@ -170,9 +171,16 @@ class Claims:
             self._clear(conn, message_id)
 
     def to_pollers(self, message_id: int) -> None:
-        """Leave a message whose backend is now pulled to its pollers."""
+        """Leave a message whose backend is now pulled to its pollers (an errored one queued
+        again: the outbox hands out queued messages only)."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(messages).where(messages.c.id == message_id).values(next_attempt_at=None)
             )
+            current = read_current(conn, [message_id])
+            found = current.get(message_id)
+            if found is not None and found.status == ERRORED:
+                detail = {"reason": "its backend is now pulled"}
+                change = Change(message_id, QUEUED, "to pollers", detail, force=True)
+                change_statuses(conn, [change], current=current)
             self._clear(conn, message_id)

@@ -4,8 +4,8 @@ Each gateway engine reads its own reports into `Report`s (the status letter it a
 to record the report only); this module applies them. A report names the message by our id (in
 the report URL we gave the gateway) or by the gateway's own id for it (`external_id`, from the
 send answer). Several reports may come for one message and out of order (accepted, buffered,
-delivered), so a report only ever moves a message forward (see `status.change_status`); a late
-or repeated one changes nothing. Every report, even one that changes nothing, is recorded in the
+delivered), so a report only ever moves a message forward (`history.change_statuses`); a late or
+repeated one changes nothing. Every report, even one that changes nothing, is recorded in the
 message's history with the raw parameters it came with (credentials removed).
 """
 
@@ -172,7 +172,9 @@ def apply_reports(
     """Apply many reports in one transaction, with the outcome `apply_report` gives each in turn
     (in message id order; reports for one message in the order given).
 
-    A report without our message id is matched by its `external_id` among `backend`'s outbound
+    With `backend` (a backend's own report URL), a report about another backend's message is
+    refused as unknown. A report without our message id is matched by its `external_id` among
+    `backend`'s outbound
     messages. Set-based: one read of every message (locked on PostgreSQL), then `change_statuses`
     (an UPDATE per group, one history insert). A message reported more than once takes one more
     such round per repeat. A report on an unknown or inbound message gets its error in its place
@@ -211,8 +213,13 @@ def apply_reports(
             for i in pending:
                 change = changes[i]
                 current = found.get(change.message_id)
-                if current is None:
+                if current is None or (
+                    backend is not None and current.backend.lower() != backend.lower()
+                ):
+                    # A backend's own report URL speaks for that backend's messages only.
                     error = f"no message with id {change.message_id}"
+                    if backend is not None:
+                        error += f" on backend {backend!r}"
                     outcomes[i] = NotFoundError(error, field="message_id")
                 elif current.direction == INCOMING:
                     outcomes[i] = _inbound(change.message_id)

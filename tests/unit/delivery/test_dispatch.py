@@ -268,3 +268,18 @@ def test_idle_dispatcher_wakes_on_commit_from_another_process_engine(make_app, g
         thread.join(30)
     assert not thread.is_alive()
     assert message(router, mid).status == "S"
+
+
+def test_an_errored_message_whose_backend_became_pulled_goes_back_to_the_queue(make_app, gateway):
+    gw = gateway(default=Answer(503))
+    router = push_app(make_app, gw.url, max_attempts=5)
+    mid = send_one(router)
+    Dispatcher(router).run_until_idle()
+    assert message(router, mid).status == "E"
+    router.config["ROUTER_URL"] = {"k": None}  # the backend is pulled from now on
+    router.gateways = type(router.gateways)(router.config)
+    later(60)
+    Dispatcher(router).run_until_idle()
+    row = message(router, mid)
+    assert (row.status, row.next_attempt_at) == ("Q", None)  # what the outbox hands out
+    assert router.store.read_message(mid).status == "Q"

@@ -222,3 +222,25 @@ def test_database_down_is_the_protocols_retry_answer(name):
         assert payload["error"].startswith("database unavailable")
     else:
         assert response.get_json()["error"].startswith("database unavailable")
+
+
+def test_a_backends_report_url_cannot_change_another_backends_message(make_app):
+    app = make_app(
+        BACKENDS={
+            "a": {"ENGINE": "kannel", "password": "pw-a"},
+            "b": {"ENGINE": "kannel", "password": "pw-b"},
+        }
+    )
+    router = app.extensions["httprouter"]
+    message_id = router.send("hello", [("b", "+255700000009")])[0].id
+    client = app.test_client()
+    refused = client.get(
+        f"/router/backends/a/delivered?message_id={message_id}&status=1&password=pw-a"
+    )
+    assert refused.status_code == 404
+    assert router.read_message(message_id).status == "Q"
+    taken = client.get(
+        f"/router/backends/b/delivered?message_id={message_id}&status=1&password=pw-b"
+    )
+    assert taken.status_code == 200
+    assert router.read_message(message_id).status == "D"
