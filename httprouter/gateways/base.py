@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -210,6 +211,15 @@ class Handled:
     reported: Sequence[ReportOutcome | HttpRouterError] = ()  # one per report, in order
     handed_out: Sequence[Outbound] = ()  # leased to this call, oldest first
     sent: Sequence[Outbound] = ()  # sent, waiting for a delivery result
+
+
+def header_safe(value: str) -> str:
+    """A value fit for an HTTP header line: every control character (C0 and C1, NEL among them)
+    and line or paragraph separator becomes a space, so message data never splits a header."""
+    return "".join(" " if unicodedata.category(ch) in _NOT_IN_HEADERS else ch for ch in value)
+
+
+_NOT_IN_HEADERS = frozenset({"Cc", "Zl", "Zp"})
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

@@ -34,6 +34,7 @@ from .base import (
     PreparedRequest,
     SendResult,
     classify,
+    header_safe,
     legacy_answer,
 )
 
@@ -76,8 +77,9 @@ def url_escape(value: str) -> str:
 
 
 def header_escape(value: str) -> str:
-    """Make a value safe for an HTTP header: no line breaks; non-Latin-1 text percent-encoded."""
-    value = value.replace("\r", " ").replace("\n", " ")
+    """Make a value safe for an HTTP header: no control characters; non-Latin-1 text
+    percent-encoded."""
+    value = header_safe(value)
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:

@@ -22,7 +22,7 @@ from ..domain.encodings import is_gsm7, segment_count
 from ..errors import ConfigError
 from ..store.reports import Report
 from . import legacy
-from .base import Call, GatewayEngine, Inbound, Outbound, PreparedRequest
+from .base import Call, GatewayEngine, Inbound, Outbound, PreparedRequest, header_safe
 
 # dlr-mask bits (Kannel user guide, "Delivery reports"): 1 delivered, 2 undelivered,
 # 4 buffered, 8 SMSC accepted, 16 SMSC rejected. 31 asks for all of them but intermediates.
@@ -104,7 +104,7 @@ class KannelEngine(GatewayEngine):
             headers["X-Kannel-Password"] = self.sendsms_password or ""
         for name, value in params.items():
             if name != "charset":  # the charset travels in Content-Type
-                headers["X-Kannel-" + _HEADER_NAMES[name]] = value
+                headers["X-Kannel-" + _HEADER_NAMES[name]] = header_safe(value)
         return PreparedRequest(
             "POST", self.url, headers, message.text.encode("utf-8"), segments=segments
         )

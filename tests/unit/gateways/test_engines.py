@@ -414,3 +414,21 @@ def test_log_engine_logs_the_message(caplog):
     with caplog.at_level("INFO", logger="httprouter.gateways.dev"):
         assert engine.send(engine.prepare_request(msg("hello log"))).outcome is Outcome.SENT
     assert "hello log" in caplog.text
+
+
+CONTROLS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x7f\x00"
+
+
+def test_header_values_built_from_message_data_hold_no_control_character():
+    http = HttpEngine(
+        "api", url="http://gw/", headers={"X-Text": "%(text)s", "X-To": "%(recipient)s"}
+    )
+    kannel = KannelEngine("k", sendsms_user="r", sendsms_password="pw")
+    text = f"a{CONTROLS}b"
+    for request in (
+        http.prepare_request(msg(text, recipient="+1" + CONTROLS)),
+        kannel.prepare_request(msg(text, sender="80" + CONTROLS + "80")),
+    ):
+        for name, value in request.headers.items():
+            assert not any(ch in value for ch in CONTROLS), (name, value)
+    assert kannel.prepare_request(msg(sender="80\x0b80")).headers["X-Kannel-From"] == "80 80"
