@@ -191,7 +191,8 @@ class Dispatcher:
         self.waker.poke()
 
     def run_until_idle(self, timeout: float = 30.0) -> int:
-        """Push everything due now, one at a time, and return how many attempts were made."""
+        """Push everything due now, batch by batch, and return how many messages it claimed
+        (those sent, and those it held or left to pollers)."""
         deadline = clock.now() + timedelta(seconds=timeout)
         done = 0
         while clock.now() < deadline:

@@ -3,10 +3,10 @@ objects."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, select
+from sqlalchemy import Connection, Select, select
 
 from ..domain.messages import StoredMessage, iso
 from .schema import backends, connections, messages
@@ -50,14 +50,6 @@ def stored_message(row: Mapping[Any, Any]) -> StoredMessage:
     )
 
 
-def read_messages(conn: Connection, ids: Iterable[int]) -> list[Row[Any]]:
-    """Return the messages with these ids (as `select_messages` reads them), in the ids' order;
-    an unknown id is left out."""
-    wanted = list(ids)
-    rows = {row.id: row for row in conn.execute(select_messages().where(messages.c.id.in_(wanted)))}
-    return [rows[i] for i in wanted if i in rows]
-
-
 def backend_of(conn: Connection, message_id: int) -> str | None:
     """Return the name of the backend of the message `message_id` (None: no such message)."""
     return conn.execute(
@@ -77,7 +69,6 @@ __all__ = [
     "backend_of",
     "iso",
     "message_json",
-    "read_messages",
     "select_messages",
     "stored_message",
 ]
